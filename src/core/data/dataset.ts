@@ -1,0 +1,42 @@
+import type { DatasetFile } from './datasetFile';
+
+/** The on-disk layouts the studio recognises. */
+export type LayoutName = 'devkit' | 'class-folders' | 'csv';
+
+/** Pixel box of the object, inclusive corners as in the devkit (1-based there; kept as given). */
+export interface BoundingBox {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+/** One labelled image of the merged dataset. */
+export interface ImageRecord {
+  file: DatasetFile;
+  /** 0-based index into `Dataset.classNames`. */
+  classId: number;
+  /** Which half of the original dataset it came from (the recipe merges them). */
+  half: 'train' | 'test' | 'all';
+  bbox?: BoundingBox;
+}
+
+/** Something wrong with one file or entry; the dataset loads without it. */
+export interface DatasetProblem {
+  /** The file the problem is about (relative path), or the annotation file naming it. */
+  path: string;
+  message: string;
+}
+
+/** A dataset folder after layout detection: train and test halves already merged. */
+export interface Dataset {
+  layout: LayoutName;
+  classNames: string[];
+  images: ImageRecord[];
+  problems: DatasetProblem[];
+}
+
+/** Thrown when no known layout fits a folder; the message lists the layouts looked for. */
+export class DatasetLayoutError extends Error {
+  override name = 'DatasetLayoutError';
+}

@@ -1,0 +1,31 @@
+/**
+ * One file of a dataset folder, as both shells see it: a browser `File` from a folder drop
+ * or picker, or a file on disk in Node. Layout detection and decoding read files only
+ * through this interface.
+ */
+export interface DatasetFile {
+  /** Path relative to the dropped/chosen folder, '/'-separated, e.g. `cars_train/00001.jpg`. */
+  readonly path: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Last-modified time in ms since the epoch (0 when unknown). */
+  readonly lastModified: number;
+  /** The whole content. */
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** Reads a small text file (annotations, class names) as UTF-8. */
+export async function readText(file: DatasetFile): Promise<string> {
+  return new TextDecoder('utf-8').decode(await file.arrayBuffer());
+}
+
+/** An in-memory DatasetFile, for tests and for data produced in the app. */
+export function memoryFile(path: string, bytes: Uint8Array | string, lastModified = 0): DatasetFile {
+  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+  return {
+    path,
+    size: data.byteLength,
+    lastModified,
+    arrayBuffer: async () => data.slice().buffer as ArrayBuffer,
+  };
+}
