@@ -1,3 +1,5 @@
+import { decodeUtf8, encodeUtf8 } from './utf8';
+
 /**
  * One file of a dataset folder, as both shells see it: a browser `File` from a folder drop
  * or picker, or a file on disk in Node. Layout detection and decoding read files only
@@ -16,12 +18,12 @@ export interface DatasetFile {
 
 /** Reads a small text file (annotations, class names) as UTF-8. */
 export async function readText(file: DatasetFile): Promise<string> {
-  return new TextDecoder('utf-8').decode(await file.arrayBuffer());
+  return decodeUtf8(new Uint8Array(await file.arrayBuffer()));
 }
 
 /** An in-memory DatasetFile, for tests and for data produced in the app. */
 export function memoryFile(path: string, bytes: Uint8Array | string, lastModified = 0): DatasetFile {
-  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+  const data = typeof bytes === 'string' ? encodeUtf8(bytes) : bytes;
   return {
     path,
     size: data.byteLength,
