@@ -1,0 +1,164 @@
+import type { BoundingBox } from '../data/dataset';
+import type { DatasetFile } from '../data/datasetFile';
+import type { DecodedImage, ImageDecoder } from './imageDecoder';
+import type { ImageEncoder } from './loadEncoder';
+import { DEFAULT_RESIZE } from './modelCard';
+
+/** The part of AbortSignal we use (core compiles without the DOM lib). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+}
+
+export interface EmbedProblem {
+  path: string;
+  message: string;
+}
+
+export interface EmbedProgress {
+  done: number;
+  total: number;
+  /** Images embedded or skipped per second of wall time since the start. */
+  imagesPerSecond: number;
+}
+
+export interface EmbedImagesOptions {
+  encoder: ImageEncoder;
+  decoder: ImageDecoder;
+  files: DatasetFile[];
+  /** Per file: cut this box out before resizing; undefined = the whole image. */
+  crops?: (BoundingBox | undefined)[];
+  /** Images per inference batch. Default 32. */
+  batchSize?: number;
+  /** Checked between batches; the run stops after the last stored batch. */
+  signal?: AbortSignalLike;
+  /**
+   * Receives each batch: `indices` into `files` (skipped images left out) and their
+   * embeddings, row-major. Awaited before the next batch is embedded, so a caller can
+   * persist each batch; if it throws, the run stops with that error.
+   */
+  onBatch?: (batch: { indices: number[]; embeddings: Float32Array }) => void | Promise<void>;
+  /** An image that could not be decoded; it is skipped and the run goes on. */
+  onProblem?: (problem: EmbedProblem) => void;
+  onProgress?: (progress: EmbedProgress) => void;
+}
+
+export interface EmbedImagesResult {
+  /** Images embedded and handed to onBatch. */
+  embedded: number;
+  failed: EmbedProblem[];
+  /** Wall time spent decoding (it overlaps inference). */
+  decodeMs: number;
+  /** Wall time spent in inference (including reading the result back). */
+  inferMs: number;
+}
+
+/** Thrown when the signal aborts a run; everything before it was handed to onBatch. */
+export class EmbeddingAbortedError extends Error {
+  override name = 'AbortError';
+  constructor(
+    readonly embedded: number,
+    readonly failed: EmbedProblem[],
+  ) {
+    super(`Embedding cancelled after ${embedded} images`);
+  }
+}
+
+interface DecodedBatch {
+  indices: number[];
+  images: DecodedImage[];
+  problems: EmbedProblem[];
+  ms: number;
+}
+
+/** performance.now() where there is one (browser, worker, Node), else Date.now(). */
+const clock = (globalThis as { performance?: { now(): number } }).performance;
+const now = () => (clock ? clock.now() : Date.now());
+
+/**
+ * Embeds `files` in batches with a frozen encoder. Decoding of batch i+1 starts before
+ * inference of batch i, so the two overlap. Unreadable images are reported and skipped.
+ */
+export async function embedImages(options: EmbedImagesOptions): Promise<EmbedImagesResult> {
+  const { encoder, decoder, files, crops, signal, onBatch, onProblem, onProgress } = options;
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize must be a positive integer (got ${batchSize})`);
+  }
+  if (crops && crops.length !== files.length) {
+    throw new RangeError(`crops has ${crops.length} entries for ${files.length} files`);
+  }
+  const { width, height } = encoder.inputSize;
+  const resize = encoder.card.resize ?? DEFAULT_RESIZE;
+  const total = files.length;
+  const batchCount = Math.ceil(total / batchSize);
+  const failed: EmbedProblem[] = [];
+  let embedded = 0;
+  let decodeMs = 0;
+  let inferMs = 0;
+  const started = now();
+
+  const decodeBatch = async (b: number): Promise<DecodedBatch> => {
+    const t0 = now();
+    const from = b * batchSize;
+    const to = Math.min(total, from + batchSize);
+    const slots = await Promise.all(
+      files.slice(from, to).map(async (file, k) => {
+        const i = from + k;
+        try {
+          if (file.size === 0) throw new Error('empty file (0 bytes)');
+          return { i, image: await decoder.decode(file, { width, height, resize, crop: crops?.[i] }) };
+        } catch (e) {
+          const message = e instanceof Error ? e.message : String(e);
+          return { i, problem: { path: file.path, message } };
+        }
+      }),
+    );
+    const batch: DecodedBatch = { indices: [], images: [], problems: [], ms: now() - t0 };
+    for (const s of slots) {
+      if (s.image) {
+        batch.indices.push(s.i);
+        batch.images.push(s.image);
+      } else if (s.problem) {
+        batch.problems.push(s.problem);
+      }
+    }
+    return batch;
+  };
+
+  const abortIfAsked = () => {
+    if (signal?.aborted) throw new EmbeddingAbortedError(embedded, failed);
+  };
+
+  let pending: Promise<DecodedBatch> | undefined;
+  try {
+    abortIfAsked();
+    pending = batchCount > 0 ? decodeBatch(0) : undefined;
+    for (let b = 0; b < batchCount; b++) {
+      const batch = await pending!;
+      decodeMs += batch.ms;
+      // Start decoding the next batch now, so it runs while this one is embedded.
+      pending = b + 1 < batchCount ? decodeBatch(b + 1) : undefined;
+      for (const p of batch.problems) {
+        failed.push(p);
+        onProblem?.(p);
+      }
+      if (batch.images.length > 0) {
+        const t0 = now();
+        const embeddings = await encoder.embed(batch.images);
+        inferMs += now() - t0;
+        await onBatch?.({ indices: batch.indices, embeddings });
+        embedded += batch.indices.length;
+      }
+      const done = Math.min(total, (b + 1) * batchSize);
+      const seconds = (now() - started) / 1000;
+      onProgress?.({ done, total, imagesPerSecond: seconds > 0 ? done / seconds : 0 });
+      if (b + 1 < batchCount) abortIfAsked();
+    }
+  } catch (e) {
+    // Nobody will await the batch being decoded: keep its failure from going unhandled.
+    pending?.catch(() => undefined);
+    throw e;
+  }
+  return { embedded, failed, decodeMs, inferMs };
+}
