@@ -1,0 +1,472 @@
+import * as tf from '@tensorflow/tfjs';
+import { retrievalMetrics } from '../eval/retrievalMetrics';
+import { PKBatchSampler } from './batchSampler';
+import type { DistanceName } from './distances';
+import { createIdentityHead, createSkipConnectionHead, type Head, type HeadKind, type NamedWeights } from './heads';
+import { seededRandom, type RandomSource } from './randomSource';
+import { tripletLoss, type Mining } from './tripletLoss';
+
+/** Everything a training run is configured by. Defaults: `DEFAULT_TRAINING_CONFIG`. */
+export interface TrainingConfig {
+  head: {
+    /** 'skip-connection' (the recipe's) or 'identity' (the frozen-encoder baseline; nothing trains). */
+    kind: HeadKind;
+    /** Dropout on the head's input while training, ≥ 0 and < 1. Default 0.1. */
+    dropout: number;
+    /** Initial gate value (sigmoid(-4) ≈ 0.018, near identity). Default -4. */
+    gateInit: number;
+  };
+  loss: {
+    /** Online mining strategy. Default 'hard'. */
+    mining: Mining;
+    /** Triplet margin, ≥ 0 and ≤ 10. Default 0.5. */
+    margin: number;
+    /** Distance for the loss and the validation metrics. Default 'cosine'. */
+    distance: DistanceName;
+    /** softplus instead of the margined ReLU (mining 'hard' only). Default false. */
+    soft: boolean;
+  };
+  /** Adam learning rate (betas 0.9/0.999, eps 1e-8), > 0 and ≤ 1. Default 3e-3 (the recipe's). */
+  learningRate: number;
+  /** P: classes per batch. Default 32 (P×K = 2048, the recipe's batch size). */
+  classesPerBatch: number;
+  /** K: images per class in a batch. Default 64. */
+  imagesPerClass: number;
+  /** Upper bound on epochs. Default 1000 (the recipe's). */
+  maxEpochs: number;
+  /** Early stopping: stop after this many epochs without a lower validation loss. Default 50 (the recipe's). */
+  patience: number;
+  /** Seed of head init, dropout, batch sampling and the validation query sample. Default 42. */
+  seed: number;
+  /**
+   * Validation queries for the retrieval metrics, drawn at random (the reference uses 1000);
+   * null = every validation item is a query (exact). Default null.
+   */
+  validationQueries: number | null;
+}
+
+/** A partial config: anything left out takes its default. */
+export type TrainingConfigInput = Partial<Omit<TrainingConfig, 'head' | 'loss'>> & {
+  head?: Partial<TrainingConfig['head']>;
+  loss?: Partial<TrainingConfig['loss']>;
+};
+
+export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
+  head: Object.freeze({ kind: 'skip-connection' as const, dropout: 0.1, gateInit: -4 }),
+  loss: Object.freeze({ mining: 'hard' as const, margin: 0.5, distance: 'cosine' as const, soft: false }),
+  learningRate: 3e-3,
+  classesPerBatch: 32,
+  imagesPerClass: 64,
+  maxEpochs: 1000,
+  patience: 50,
+  seed: 42,
+  validationQueries: null,
+});
+
+/** The full config: `input` over the defaults. */
+export function resolveTrainingConfig(input: TrainingConfigInput = {}): TrainingConfig {
+  return {
+    ...DEFAULT_TRAINING_CONFIG,
+    ...input,
+    head: { ...DEFAULT_TRAINING_CONFIG.head, ...input.head },
+    loss: { ...DEFAULT_TRAINING_CONFIG.loss, ...input.loss },
+  };
+}
+
+/** Largest P×K: the loss holds a few (P·K)² float matrices. */
+export const MAX_BATCH_SIZE = 8192;
+
+/**
+ * Problems with a config (after defaults are applied), one message each naming the valid
+ * range and the value given; empty when the config is valid.
+ */
+export function validateTrainingConfig(input: TrainingConfigInput): string[] {
+  const c = resolveTrainingConfig(input);
+  const errors: string[] = [];
+  const show = (v: unknown) => (typeof v === 'string' ? `'${v}'` : String(v));
+  const oneOf = (name: string, v: unknown, allowed: readonly string[]) => {
+    if (!allowed.includes(v as string)) errors.push(`${name} must be one of ${allowed.map(show).join(', ')}, got ${show(v)}`);
+  };
+  const range = (name: string, v: unknown, ok: (x: number) => boolean, text: string) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) errors.push(`${name} must be ${text}, got ${show(v)}`);
+  };
+  const int = (name: string, v: unknown, lo: number, hi: number) =>
+    range(name, v, (x) => Number.isInteger(x) && x >= lo && x <= hi, `an integer ≥ ${lo} and ≤ ${hi}`);
+
+  oneOf('head.kind', c.head.kind, ['skip-connection', 'identity']);
+  range('head.dropout', c.head.dropout, (x) => x >= 0 && x < 1, '≥ 0 and < 1');
+  range('head.gateInit', c.head.gateInit, (x) => x >= -20 && x <= 20, '≥ -20 and ≤ 20');
+  oneOf('loss.mining', c.loss.mining, ['hard', 'all', 'semi_hard']);
+  range('loss.margin', c.loss.margin, (x) => x >= 0 && x <= 10, '≥ 0 and ≤ 10');
+  oneOf('loss.distance', c.loss.distance, ['cosine', 'euclidean']);
+  if (typeof c.loss.soft !== 'boolean') errors.push(`loss.soft must be true or false, got ${show(c.loss.soft)}`);
+  else if (c.loss.soft && c.loss.mining !== 'hard') {
+    errors.push(`loss.soft applies to mining 'hard' only, got mining ${show(c.loss.mining)}`);
+  }
+  range('learningRate', c.learningRate, (x) => x > 0 && x <= 1, '> 0 and ≤ 1');
+  int('classesPerBatch', c.classesPerBatch, 2, 4096);
+  int('imagesPerClass', c.imagesPerClass, 2, 4096);
+  if (Number.isInteger(c.classesPerBatch) && Number.isInteger(c.imagesPerClass) && c.classesPerBatch * c.imagesPerClass > MAX_BATCH_SIZE) {
+    errors.push(
+      `classesPerBatch × imagesPerClass must be ≤ ${MAX_BATCH_SIZE}, got ${c.classesPerBatch} × ${c.imagesPerClass} = ${c.classesPerBatch * c.imagesPerClass}`,
+    );
+  }
+  int('maxEpochs', c.maxEpochs, 1, 100_000);
+  int('patience', c.patience, 1, 100_000);
+  int('seed', c.seed, 0, 2 ** 32 - 1);
+  if (c.validationQueries !== null) int('validationQueries', c.validationQueries, 1, 2 ** 31 - 1);
+  return errors;
+}
+
+/** Cached encoder outputs: `labels.length` rows of `dim` values, row-major. */
+export interface LabelledEmbeddings {
+  embeddings: Float32Array;
+  labels: Int32Array;
+}
+
+export interface EpochReport {
+  /** 1-based epoch number. */
+  epoch: number;
+  /** Mean triplet loss over the epoch's training batches (dropout on). */
+  trainLoss: number;
+  /** Mean triplet loss over fixed P×K batches of the validation classes (eval mode). */
+  validationLoss: number;
+  /** Micro R-Precision (the reference's), self excluded. */
+  rPrecision: number;
+  /** Macro R-Precision (pytorch-metric-learning's). */
+  rPrecisionMacro: number;
+  precisionAt1: number;
+  mapAtR: number;
+  /** Wall time of the epoch, training and evaluation. */
+  seconds: number;
+  /** The lowest validation loss so far (its weights are kept). */
+  isBest: boolean;
+  /** Set when this epoch ended training with an error (e.g. a non-finite loss). */
+  error?: string;
+}
+
+export interface Evaluation {
+  validationLoss: number;
+  rPrecision: number;
+  rPrecisionMacro: number;
+  precisionAt1: number;
+  mapAtR: number;
+  queryCount: number;
+}
+
+export type StopReason = 'max-epochs' | 'early-stopping' | 'stopped' | 'non-finite-loss';
+
+export interface TrainingState {
+  /** Epochs completed. */
+  epoch: number;
+  /** Epoch with the lowest validation loss (0 = none yet). */
+  bestEpoch: number;
+  bestValidationLoss: number;
+  history: EpochReport[];
+  isDone: boolean;
+  stopReason: StopReason | null;
+  /** A readable message when training ended on an error. */
+  error: string | null;
+}
+
+export type RetrievalMetricsFn = (
+  embeddings: Float32Array,
+  dim: number,
+  labels: Int32Array,
+  opts?: { distance?: DistanceName; queryCount?: number; seed?: number },
+) => { rPrecision: number; rPrecisionMacro: number; precisionAt1: number; mapAtR: number; queryCount: number };
+
+export interface HeadTrainerOptions {
+  config?: TrainingConfigInput;
+  train: LabelledEmbeddings;
+  validation: LabelledEmbeddings;
+  dim: number;
+  /** Generator for head init, dropout and batches; default seeded from `config.seed`. */
+  random?: RandomSource;
+  /** Retrieval metrics used for validation; default core/eval's `retrievalMetrics`. */
+  metrics?: RetrievalMetricsFn;
+}
+
+/**
+ * Trains a head on cached embeddings with triplet loss and Adam, umap-js style:
+ * `step()` runs one epoch and evaluates, `fitAsync(onEpoch)` loops until done (the callback
+ * returning false stops it), `stop()` ends it after the current epoch, `getState()` reports.
+ *
+ * The weights with the lowest validation loss are kept; whenever training ends (max epochs,
+ * early stopping, stop, non-finite loss) the head is restored to them. Call `dispose()` to free
+ * the optimizer and the embeddings' tensors (and the head, unless you `detachHead()` first).
+ */
+export class HeadTrainer {
+  readonly config: TrainingConfig;
+  readonly dim: number;
+  readonly head: Head;
+  private readonly train: LabelledEmbeddings;
+  private readonly validation: LabelledEmbeddings;
+  private readonly trainX: tf.Tensor2D;
+  private readonly validationX: tf.Tensor2D;
+  private readonly sampler: PKBatchSampler;
+  private readonly optimizer: tf.Optimizer | null;
+  private readonly metrics: RetrievalMetricsFn;
+  private readonly history: EpochReport[] = [];
+  private bestWeights: NamedWeights | null = null;
+  private bestEpoch = 0;
+  private bestValidationLoss = Infinity;
+  private stopRequested = false;
+  private stepping = false;
+  private stopReason: StopReason | null = null;
+  private error: string | null = null;
+  private ownsHead = true;
+  private disposed = false;
+
+  constructor(opts: HeadTrainerOptions) {
+    const problems = validateTrainingConfig(opts.config ?? {});
+    if (problems.length) throw new Error(`Invalid training config:\n- ${problems.join('\n- ')}`);
+    this.config = resolveTrainingConfig(opts.config);
+    const { dim } = opts;
+    if (!Number.isInteger(dim) || dim < 1) throw new Error(`dim must be an integer ≥ 1, got ${dim}`);
+    this.dim = dim;
+    checkSet('train', opts.train, dim);
+    checkSet('validation', opts.validation, dim);
+    const trainClasses = eligibleClassCount(opts.train.labels);
+    if (trainClasses < 2) {
+      throw new Error(
+        `Training needs at least 2 classes with 2 or more images each, got ${trainClasses} ` +
+          `(${new Set(opts.train.labels).size} classes, ${opts.train.labels.length} images)`,
+      );
+    }
+    if (opts.validation.labels.length === 0) {
+      throw new Error('No validation classes: validation needs at least 2 classes with 2 or more images each');
+    }
+    const validationClasses = eligibleClassCount(opts.validation.labels);
+    if (validationClasses < 2) {
+      throw new Error(
+        `Validation needs at least 2 classes with 2 or more images each, got ${validationClasses} ` +
+          `(${new Set(opts.validation.labels).size} classes, ${opts.validation.labels.length} images)`,
+      );
+    }
+    this.train = opts.train;
+    this.validation = opts.validation;
+    this.metrics = opts.metrics ?? retrievalMetrics;
+    const random = opts.random ?? seededRandom(this.config.seed);
+    const { head: h } = this.config;
+    this.head =
+      h.kind === 'identity'
+        ? createIdentityHead(dim)
+        : createSkipConnectionHead(dim, { dropout: h.dropout, gateInit: h.gateInit, random });
+    this.sampler = new PKBatchSampler(opts.train.labels, {
+      classesPerBatch: this.config.classesPerBatch,
+      imagesPerClass: this.config.imagesPerClass,
+      random,
+    });
+    this.trainX = tf.tensor2d(opts.train.embeddings, [opts.train.labels.length, dim]);
+    this.validationX = tf.tensor2d(opts.validation.embeddings, [opts.validation.labels.length, dim]);
+    // eps 1e-8 as PyTorch's default (tfjs's default is the backend's epsilon, up to 1e-4)
+    this.optimizer = this.head.trainableVariables.length ? tf.train.adam(this.config.learningRate, 0.9, 0.999, 1e-8) : null;
+  }
+
+  get isDone(): boolean {
+    return this.stopReason !== null;
+  }
+
+  /** Batches per training epoch. */
+  get stepsPerEpoch(): number {
+    return this.sampler.stepsPerEpoch;
+  }
+
+  /**
+   * End training (restoring the best weights): at once between epochs, or at the end of the
+   * epoch in progress.
+   */
+  stop(): void {
+    this.stopRequested = true;
+    if (!this.stepping && !this.isDone) this.finish('stopped');
+  }
+
+  getState(): TrainingState {
+    return {
+      epoch: this.history.length,
+      bestEpoch: this.bestEpoch,
+      bestValidationLoss: this.bestValidationLoss,
+      history: this.history.slice(),
+      isDone: this.isDone,
+      stopReason: this.stopReason,
+      error: this.error,
+    };
+  }
+
+  /** Run one epoch, then evaluate on the validation set. */
+  async step(): Promise<EpochReport> {
+    this.checkUsable();
+    if (this.isDone) throw new Error(`Training is already done (${this.stopReason}); create a new HeadTrainer to train again`);
+    if (this.stepping) throw new Error('An epoch is already running; await it before calling step() again');
+    const started = Date.now();
+    const epoch = this.history.length + 1;
+    this.stepping = true;
+    let trainLoss: number;
+    let evaluation: Evaluation;
+    try {
+      trainLoss = await this.trainEpoch();
+      evaluation = Number.isFinite(trainLoss)
+        ? await this.evaluate()
+        : { validationLoss: NaN, rPrecision: NaN, rPrecisionMacro: NaN, precisionAt1: NaN, mapAtR: NaN, queryCount: 0 };
+    } finally {
+      this.stepping = false;
+    }
+    const { queryCount: _unused, ...metrics } = evaluation;
+    const report: EpochReport = { epoch, trainLoss, ...metrics, seconds: (Date.now() - started) / 1000, isBest: false };
+    if (!Number.isFinite(trainLoss) || !Number.isFinite(evaluation.validationLoss)) {
+      const which = Number.isFinite(trainLoss) ? 'validation' : 'training';
+      report.error =
+        `Training stopped at epoch ${epoch}: the ${which} loss became ${String(Number.isFinite(trainLoss) ? evaluation.validationLoss : trainLoss)}` +
+        ` (try a lower learningRate). ` +
+        (this.bestEpoch ? `The head keeps the weights of epoch ${this.bestEpoch}.` : 'No epoch finished with a finite loss.');
+      this.history.push(report);
+      this.error = report.error;
+      this.finish('non-finite-loss');
+      return report;
+    }
+    if (evaluation.validationLoss < this.bestValidationLoss) {
+      report.isBest = true;
+      this.bestValidationLoss = evaluation.validationLoss;
+      this.bestEpoch = epoch;
+      this.bestWeights = this.head.getWeights();
+    }
+    this.history.push(report);
+    if (this.stopRequested) this.finish('stopped');
+    else if (epoch - this.bestEpoch >= this.config.patience) this.finish('early-stopping');
+    else if (epoch >= this.config.maxEpochs) this.finish('max-epochs');
+    return report;
+  }
+
+  /**
+   * Train until done. `onEpoch` sees each report; returning false (or a promise of false)
+   * stops training. Resolves with the final state; the head holds the best weights.
+   */
+  async fitAsync(onEpoch?: (report: EpochReport) => boolean | void | Promise<boolean | void>): Promise<TrainingState> {
+    while (!this.isDone) {
+      const report = await this.step();
+      if (onEpoch && (await onEpoch(report)) === false && !this.isDone) this.finish('stopped');
+    }
+    return this.getState();
+  }
+
+  /** Validation loss and retrieval metrics of the head as it is now (eval mode). */
+  async evaluate(): Promise<Evaluation> {
+    this.checkUsable();
+    const { labels } = this.validation;
+    // the same batches every time (fixed seed), so epochs are compared on equal terms
+    const sampler = new PKBatchSampler(labels, {
+      classesPerBatch: this.config.classesPerBatch,
+      imagesPerClass: this.config.imagesPerClass,
+      random: seededRandom(this.config.seed ^ 0x5eed),
+    });
+    let total = 0;
+    const batches = sampler.epoch();
+    for (const batch of batches) {
+      const loss = tf.tidy(() => {
+        const x = tf.gather(this.validationX, tf.tensor1d(batch, 'int32'));
+        return tripletLoss(this.head.apply(x, false), gatherLabels(labels, batch), this.config.loss);
+      });
+      total += (await loss.data())[0];
+      loss.dispose();
+    }
+    const outputs = embedWithHead(this.head, this.validation.embeddings, this.dim);
+    const m = this.metrics(outputs, this.dim, labels, {
+      distance: this.config.loss.distance,
+      queryCount: this.config.validationQueries ?? undefined,
+      seed: this.config.seed,
+    });
+    return {
+      validationLoss: total / batches.length,
+      rPrecision: m.rPrecision,
+      rPrecisionMacro: m.rPrecisionMacro,
+      precisionAt1: m.precisionAt1,
+      mapAtR: m.mapAtR,
+      queryCount: m.queryCount,
+    };
+  }
+
+  /** Keep the head alive after `dispose()` (the caller then owns it). */
+  detachHead(): Head {
+    this.ownsHead = false;
+    return this.head;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.optimizer?.dispose();
+    tf.dispose([this.trainX, this.validationX]);
+    if (this.ownsHead) this.head.dispose();
+  }
+
+  private async trainEpoch(): Promise<number> {
+    const { labels } = this.train;
+    const variables = this.head.trainableVariables;
+    let total = 0;
+    const batches = this.sampler.epoch();
+    for (const batch of batches) {
+      const batchLabels = gatherLabels(labels, batch);
+      const x = tf.tidy(() => tf.gather(this.trainX, tf.tensor1d(batch, 'int32')) as tf.Tensor2D);
+      const loss = this.optimizer
+        ? this.optimizer.minimize(() => tripletLoss(this.head.apply(x, true), batchLabels, this.config.loss), true, variables)!
+        : tf.tidy(() => tripletLoss(this.head.apply(x, false), batchLabels, this.config.loss));
+      x.dispose();
+      const value = (await loss.data())[0];
+      loss.dispose();
+      if (!Number.isFinite(value)) return value;
+      total += value;
+    }
+    return total / batches.length;
+  }
+
+  private finish(reason: StopReason): void {
+    this.stopReason = reason;
+    if (this.bestWeights) this.head.setWeights(this.bestWeights);
+  }
+
+  private checkUsable(): void {
+    if (this.disposed) throw new Error('This HeadTrainer was disposed');
+  }
+}
+
+/**
+ * The head's eval-mode outputs for `embeddings` (rows of `dim`), computed in chunks of
+ * `batch` rows so memory stays bounded.
+ */
+export function embedWithHead(head: Head, embeddings: Float32Array, dim: number, batch = 4096): Float32Array {
+  if (embeddings.length % dim !== 0) throw new Error(`${embeddings.length} values do not make rows of ${dim}`);
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch must be an integer ≥ 1, got ${batch}`);
+  const n = embeddings.length / dim;
+  const out = new Float32Array(n * head.dim);
+  for (let start = 0; start < n; start += batch) {
+    const rows = Math.min(batch, n - start);
+    const y = tf.tidy(() => head.apply(tf.tensor2d(embeddings.subarray(start * dim, (start + rows) * dim), [rows, dim]), false));
+    out.set(y.dataSync() as Float32Array, start * head.dim);
+    y.dispose();
+  }
+  return out;
+}
+
+function gatherLabels(labels: Int32Array, indices: Int32Array): Int32Array {
+  const out = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) out[i] = labels[indices[i]];
+  return out;
+}
+
+function eligibleClassCount(labels: Int32Array): number {
+  const counts = new Map<number, number>();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  let eligible = 0;
+  for (const c of counts.values()) if (c >= 2) eligible++;
+  return eligible;
+}
+
+function checkSet(name: string, set: LabelledEmbeddings, dim: number): void {
+  if (!(set.embeddings instanceof Float32Array) || !(set.labels instanceof Int32Array)) {
+    throw new Error(`${name}: embeddings must be a Float32Array and labels an Int32Array`);
+  }
+  if (set.embeddings.length !== set.labels.length * dim) {
+    throw new Error(`${name}: ${set.embeddings.length} values are not ${set.labels.length} rows of ${dim}`);
+  }
+}
