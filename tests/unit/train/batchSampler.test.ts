@@ -63,3 +63,14 @@ describe('PKBatchSampler', () => {
     );
   });
 });
+
+describe('RandomSource injection', () => {
+  it('takes the numpy-compatible MT19937 of core/data', async () => {
+    const { MT19937 } = await import('../../../src/core/data/mt19937');
+    const labels = labelsOf([6, 6, 6, 6]);
+    const opts = { classesPerBatch: 2, imagesPerClass: 3 };
+    const a = new PKBatchSampler(labels, { ...opts, random: new MT19937(42) });
+    const b = new PKBatchSampler(labels, { ...opts, random: new MT19937(42) });
+    expect(a.epoch()).toEqual(b.epoch());
+  });
+});
