@@ -28,6 +28,8 @@ export function memoryFile(path: string, bytes: Uint8Array | string, lastModifie
     path,
     size: data.byteLength,
     lastModified,
-    arrayBuffer: async () => data.slice().buffer as ArrayBuffer,
+    // Copy through Uint8Array.prototype.slice: a Node Buffer's own slice() is a view
+    // whose .buffer is the whole pooled allocation.
+    arrayBuffer: async () => Uint8Array.prototype.slice.call(data).buffer as ArrayBuffer,
   };
 }
