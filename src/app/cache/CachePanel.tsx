@@ -1,0 +1,115 @@
+import { useCallback, useEffect, useState } from 'react';
+import { EmbeddingCache, type EmbeddingSetStats } from '../../storage/embeddingCache';
+import { ModelStore } from '../../storage/modelStore';
+import type { StoredModelInfo } from '../../storage/studioDb';
+import { requestPersistentStorage, storageEstimate } from '../../storage/studioDb';
+import { formatBytes, formatCount } from '../format';
+import { Panel } from '../shell/Panel';
+
+/** What is stored in this browser: embeddings per encoder, downloaded models; clear them. */
+export function CachePanel(props: { refreshKey: number }) {
+  const [sets, setSets] = useState<EmbeddingSetStats[]>([]);
+  const [models, setModels] = useState<StoredModelInfo[]>([]);
+  const [estimate, setEstimate] = useState<{ usage: number; quota: number } | null>(null);
+  const [persisted, setPersisted] = useState<boolean | null>(null);
+
+  const refresh = useCallback(async () => {
+    const cache = await EmbeddingCache.open();
+    const store = await ModelStore.open();
+    try {
+      setSets(await cache.stats());
+      setModels(await store.list());
+      setEstimate(await storageEstimate());
+    } finally {
+      cache.close();
+      store.close();
+    }
+  }, []);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh, props.refreshKey]);
+
+  useEffect(() => {
+    void requestPersistentStorage().then(setPersisted);
+  }, []);
+
+  const clearSet = async (key: string) => {
+    const cache = await EmbeddingCache.open();
+    try {
+      await cache.clearSet(key);
+    } finally {
+      cache.close();
+    }
+    await refresh();
+  };
+
+  const deleteModel = async (url: string) => {
+    const store = await ModelStore.open();
+    try {
+      await store.delete(url);
+    } finally {
+      store.close();
+    }
+    await refresh();
+  };
+
+  return (
+    <Panel
+      id="cache"
+      title="Stored in this browser"
+      status={estimate ? `${formatBytes(estimate.usage)} of ${formatBytes(estimate.quota)} used` : null}
+    >
+      <p className="hint">
+        {persisted === null ? '' : persisted ? 'Storage is persistent: the browser will not evict it.' : 'Storage may be evicted under pressure (persistence not granted).'}
+      </p>
+      <table className="cache-table" data-testid="cache-table">
+        <thead>
+          <tr>
+            <th>Encoder</th>
+            <th>Embeddings</th>
+            <th>Size</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {sets.length === 0 && (
+            <tr>
+              <td colSpan={4} className="muted">
+                No embeddings stored yet.
+              </td>
+            </tr>
+          )}
+          {sets.map((s) => (
+            <tr key={s.preprocessingKey} title={s.preprocessingKey}>
+              <td>
+                {s.modelName} <span className="muted">{s.featureSize}-d{s.preprocessingKey.includes('crop=box') ? ', cropped' : ''}</span>
+              </td>
+              <td data-testid="cache-count">{formatCount(s.count)}</td>
+              <td>{formatBytes(s.bytes)}</td>
+              <td>
+                <button type="button" onClick={() => void clearSet(s.preprocessingKey)}>
+                  Clear
+                </button>
+              </td>
+            </tr>
+          ))}
+          {models.map((m) => (
+            <tr key={m.url} title={m.url}>
+              <td>
+                {m.name} <span className="muted">model weights</span>
+              </td>
+              <td>—</td>
+              <td>{formatBytes(m.bytes)}</td>
+              <td>
+                <button type="button" onClick={() => void deleteModel(m.url)}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Panel>
+  );
+}

@@ -1,0 +1,138 @@
+import { useMemo, useRef } from 'react';
+import type { ClassSplit } from '../../core/data/classSplit';
+import { formatCount } from '../format';
+import { Panel, Stat } from '../shell/Panel';
+import { ClassGallery } from './ClassGallery';
+import { readPicked, type PickedFolder } from './folderFiles';
+import { SplitSettings, type SplitSettingsValue } from './SplitSettings';
+import type { DatasetLoadState } from './useDatasetLoader';
+
+const LAYOUT_NAMES = { devkit: 'Stanford Cars devkit', 'class-folders': 'one folder per class', csv: 'CSV labels' } as const;
+const PROBLEMS_SHOWN = 200;
+
+export function DatasetPanel(props: {
+  state: DatasetLoadState;
+  split: ClassSplit | null;
+  splitSettings: SplitSettingsValue;
+  onSplitSettings: (v: SplitSettingsValue) => void;
+  onPicked: (folder: PickedFolder) => void;
+}) {
+  const { state, split } = props;
+  const input = useRef<HTMLInputElement>(null);
+  const loaded = state.phase === 'ready' ? state.loaded : null;
+
+  const counts = useMemo(() => {
+    if (!loaded || !split) return null;
+    const train = new Set(split.trainClasses);
+    let trainImages = 0;
+    for (const img of loaded.dataset.images) if (train.has(img.classId)) trainImages += 1;
+    return { train, trainImages, validationImages: loaded.dataset.images.length - trainImages };
+  }, [loaded, split]);
+
+  const status =
+    state.phase === 'reading'
+      ? `Reading folder… ${formatCount(state.filesFound)} files`
+      : state.phase === 'detecting'
+        ? `Detecting layout of ${formatCount(state.fileCount)} files…`
+        : state.phase === 'ready'
+          ? `${state.loaded.folderName || 'dropped files'} · ${formatCount(state.loaded.fileCount)} files`
+          : null;
+
+  return (
+    <Panel id="dataset" title="Dataset" status={status}>
+      <div className="row">
+        <p className="hint">Drop a dataset folder anywhere on this page, or</p>
+        <button type="button" onClick={() => input.current?.click()}>
+          Choose folder…
+        </button>
+        <input
+          ref={input}
+          type="file"
+          hidden
+          data-testid="dataset-picker"
+          webkitdirectory=""
+          multiple
+          onChange={(e) => {
+            if (e.target.files && e.target.files.length > 0) props.onPicked(readPicked(e.target.files));
+            e.target.value = '';
+          }}
+        />
+      </div>
+
+      {state.phase === 'failed' && (
+        <p className="error" role="alert" data-testid="dataset-error">
+          {state.folderName ? `${state.folderName}: ` : ''}
+          {state.message}
+        </p>
+      )}
+
+      {loaded && split && counts && (
+        <>
+          <dl className="stats">
+            <Stat label="Layout" value={LAYOUT_NAMES[loaded.dataset.layout]} testId="dataset-layout" />
+            <Stat label="Images" value={formatCount(loaded.dataset.images.length)} testId="dataset-images" />
+            <Stat label="Classes" value={formatCount(loaded.dataset.classNames.length)} testId="dataset-classes" />
+            <Stat
+              label="Training"
+              value={`${split.trainClasses.length} classes · ${formatCount(counts.trainImages)} images`}
+              testId="dataset-train"
+            />
+            <Stat
+              label="Validation"
+              value={`${split.validationClasses.length} classes · ${formatCount(counts.validationImages)} images`}
+              testId="dataset-validation"
+            />
+            <Stat label="Problems" value={formatCount(loaded.dataset.problems.length)} testId="dataset-problem-count" />
+          </dl>
+
+          <SplitSettings value={props.splitSettings} onChange={props.onSplitSettings} />
+
+          <details className="class-lists">
+            <summary>Class lists</summary>
+            <div className="two-columns">
+              <div>
+                <h3>Training ({split.trainClasses.length})</h3>
+                <ol data-testid="train-class-list">
+                  {split.trainClasses.map((c) => (
+                    <li key={c}>{loaded.dataset.classNames[c]}</li>
+                  ))}
+                </ol>
+              </div>
+              <div>
+                <h3>Validation ({split.validationClasses.length})</h3>
+                <ol data-testid="validation-class-list">
+                  {split.validationClasses.map((c) => (
+                    <li key={c}>{loaded.dataset.classNames[c]}</li>
+                  ))}
+                </ol>
+              </div>
+            </div>
+          </details>
+
+          {loaded.dataset.problems.length > 0 && (
+            <details className="problems" open={loaded.dataset.problems.length <= 20}>
+              <summary>
+                {formatCount(loaded.dataset.problems.length)} files left out
+              </summary>
+              <ul data-testid="dataset-problems">
+                {loaded.dataset.problems.slice(0, PROBLEMS_SHOWN).map((p, i) => (
+                  <li key={i}>
+                    <code>{p.path}</code> — {p.message}
+                  </li>
+                ))}
+              </ul>
+              {loaded.dataset.problems.length > PROBLEMS_SHOWN && (
+                <p className="muted">and {formatCount(loaded.dataset.problems.length - PROBLEMS_SHOWN)} more</p>
+              )}
+            </details>
+          )}
+
+          <details className="gallery">
+            <summary>Sample images per class</summary>
+            <ClassGallery dataset={loaded.dataset} trainClasses={counts.train} />
+          </details>
+        </>
+      )}
+    </Panel>
+  );
+}

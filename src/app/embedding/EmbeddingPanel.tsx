@@ -1,0 +1,130 @@
+import { formatCount, formatPercent, formatSeconds } from '../format';
+import { Panel, Stat } from '../shell/Panel';
+import type { EmbedJobView } from './embedJobState';
+
+export interface EmbedSettings {
+  batchSize: number;
+  cropToBox: boolean;
+}
+
+export function EmbeddingPanel(props: {
+  view: EmbedJobView;
+  settings: EmbedSettings;
+  onSettings: (s: EmbedSettings) => void;
+  canStart: string | null;
+  onStart: () => void;
+  onCancel: () => void;
+}) {
+  const { view, settings } = props;
+  const running = view.phase === 'running';
+  const p = view.progress;
+  const fraction = p && p.total > 0 ? p.done / p.total : view.cache && view.cache.missing === 0 ? 1 : 0;
+
+  return (
+    <Panel id="embedding" title="Embedding" status={<span data-testid="embed-stage">{view.stage}</span>}>
+      <div className="row">
+        <label>
+          Batch{' '}
+          <input
+            type="number"
+            min={1}
+            max={256}
+            value={settings.batchSize}
+            disabled={running}
+            data-testid="embed-batch"
+            onChange={(e) => props.onSettings({ ...settings, batchSize: Math.max(1, Math.min(256, Number(e.target.value) || 1)) })}
+          />
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={settings.cropToBox}
+            disabled={running}
+            onChange={(e) => props.onSettings({ ...settings, cropToBox: e.target.checked })}
+          />{' '}
+          Crop to bounding box
+        </label>
+        {running ? (
+          <button type="button" onClick={props.onCancel} data-testid="embed-cancel">
+            Cancel
+          </button>
+        ) : (
+          <button type="button" className="primary" disabled={props.canStart !== null} onClick={props.onStart} data-testid="embed-start">
+            Embed
+          </button>
+        )}
+        {props.canStart && !running && <span className="hint">{props.canStart}</span>}
+      </div>
+
+      {view.phase !== 'idle' && (
+        <>
+          <progress max={1} value={fraction} aria-label="Embedding progress" />
+          <dl className="stats">
+            {view.cache && (
+              <>
+                <Stat label="Images" value={formatCount(view.cache.total)} />
+                <Stat label="Already cached" value={formatCount(view.cache.cached)} testId="embed-cached" />
+                <Stat label="To embed" value={formatCount(view.cache.missing)} testId="embed-missing" />
+              </>
+            )}
+            {p && (
+              <>
+                <Stat label="Embedded" value={`${formatCount(p.done)} / ${formatCount(p.total)}`} testId="embed-done-count" />
+                <Stat label="Speed" value={`${p.imagesPerSecond.toFixed(1)} images/s`} testId="embed-speed" />
+                <Stat label="Time left" value={running ? formatSeconds(p.etaSeconds) : '—'} />
+                <Stat label="Decode" value={`${p.decodeMsPerImage.toFixed(1)} ms/image`} />
+              </>
+            )}
+          </dl>
+        </>
+      )}
+
+      {view.error && (
+        <p className="error" role="alert" data-testid="embed-error" data-code={view.error.code}>
+          {view.error.message}
+        </p>
+      )}
+
+      {view.result && (
+        <p data-testid="embed-result" data-embedded={view.result.embedded} data-cached={view.result.cached} data-failed={view.result.failed}>
+          {view.result.cancelled ? 'Cancelled. ' : ''}
+          Embedded {formatCount(view.result.embedded)} images ({formatCount(view.result.cached)} from the cache
+          {view.result.failed ? `, ${formatCount(view.result.failed)} unreadable` : ''}) in {formatSeconds(view.result.seconds)}
+          {view.result.embedded > 0 ? ` · ${view.result.imagesPerSecond.toFixed(1)} images/s` : ''}.
+        </p>
+      )}
+
+      {view.problemCount > 0 && (
+        <details className="problems" open>
+          <summary>{formatCount(view.problemCount)} images could not be read</summary>
+          <ul data-testid="embed-problems">
+            {view.problems.map((p, i) => (
+              <li key={i}>
+                <code>{p.path}</code> — {p.message}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+
+      {view.metrics && (
+        <div className="baseline" data-testid="baseline">
+          <h3>
+            Baseline: frozen encoder on the validation classes{view.metrics.fromCacheOnly ? ' (from the cache)' : ''}
+          </h3>
+          <dl className="stats">
+            <Stat label="R-Precision" value={formatPercent(view.metrics.rPrecision)} testId="baseline-rprecision" />
+            <Stat label="R-Precision (macro)" value={formatPercent(view.metrics.rPrecisionMacro)} />
+            <Stat label="P@1" value={formatPercent(view.metrics.precisionAt1)} testId="baseline-p1" />
+            <Stat label="MAP@R" value={formatPercent(view.metrics.mapAtR)} />
+            <Stat
+              label="On"
+              value={`${formatCount(view.metrics.validationImages)} images of ${view.metrics.validationClasses} classes`}
+              testId="baseline-on"
+            />
+          </dl>
+        </div>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,78 @@
+import type { BaselineMetrics, EmbedEvent, ErrorCode, EventOf } from '../../workers/embedProtocol';
+
+const PROBLEMS_KEPT = 500;
+
+/** What the Embedding panel shows of the current (or last) run: a summary, never per-image state. */
+export interface EmbedJobView {
+  phase: 'idle' | 'running' | 'done' | 'failed';
+  stage: string;
+  cache: EventOf<'cache-checked'> | null;
+  progress: EventOf<'progress'> | null;
+  problems: { path: string; message: string }[];
+  problemCount: number;
+  metrics: (BaselineMetrics & { fromCacheOnly: boolean }) | null;
+  result: EventOf<'embed-done'> | null;
+  error: { code: ErrorCode | 'client'; message: string } | null;
+}
+
+export const IDLE_JOB: EmbedJobView = {
+  phase: 'idle',
+  stage: '',
+  cache: null,
+  progress: null,
+  problems: [],
+  problemCount: 0,
+  metrics: null,
+  result: null,
+  error: null,
+};
+
+export type EmbedJobAction =
+  | { type: 'start' }
+  | { type: 'event'; event: EmbedEvent }
+  | { type: 'client-error'; message: string };
+
+/** Folds worker events into the panel's view. */
+export function embedJobReducer(view: EmbedJobView, action: EmbedJobAction): EmbedJobView {
+  if (action.type === 'start') return { ...IDLE_JOB, phase: 'running', stage: 'Starting the worker…' };
+  if (action.type === 'client-error') {
+    return view.phase === 'running' ? { ...view, phase: 'failed', error: { code: 'client', message: action.message } } : view;
+  }
+  const e = action.event;
+  switch (e.type) {
+    case 'model-loading':
+      return {
+        ...view,
+        stage:
+          e.from === 'network'
+            ? `Downloading the model… ${Math.round(e.fraction * 100)}%`
+            : e.from === 'model-store'
+              ? 'Reading the model from browser storage…'
+              : 'Reading the dropped model files…',
+      };
+    case 'benchmark-figure':
+      return { ...view, stage: `Timing backends… ${e.timing.name}: ${e.timing.imagesPerSecond.toFixed(1)} images/s` };
+    case 'backend-chosen':
+      return { ...view, stage: `Loading the encoder on ${e.backend}…` };
+    case 'model-ready':
+      return { ...view, stage: 'Checking the embedding cache…' };
+    case 'cache-checked':
+      return { ...view, cache: e, stage: e.missing > 0 ? 'Embedding…' : 'Everything is cached.' };
+    case 'progress':
+      return { ...view, progress: e, stage: 'Embedding…' };
+    case 'problem':
+      return {
+        ...view,
+        problemCount: view.problemCount + 1,
+        problems: view.problems.length < PROBLEMS_KEPT ? [...view.problems, { path: e.path, message: e.message }] : view.problems,
+      };
+    case 'metrics':
+      return { ...view, metrics: { ...e.metrics, fromCacheOnly: e.fromCacheOnly } };
+    case 'embed-done':
+      return { ...view, phase: 'done', result: e, stage: e.cancelled ? 'Cancelled: everything embedded so far is stored.' : 'Done.' };
+    case 'error':
+      return { ...view, phase: 'failed', error: { code: e.code, message: e.message }, stage: '' };
+    default:
+      return view;
+  }
+}

@@ -1,0 +1,124 @@
+import { bufferToVector, embeddingKey, embeddingKeyBounds, identityOfKey, vectorToBuffer } from './embeddingKeys';
+import { openStudioDb, type EmbeddingSetInfo, type StudioDb } from './studioDb';
+
+/** What the cache panel shows for one encoder + preprocessing. */
+export interface EmbeddingSetStats extends EmbeddingSetInfo {
+  count: number;
+  /** Vector bytes plus key bytes (an estimate of what IndexedDB holds before compression). */
+  bytes: number;
+}
+
+/** Cached vectors of one set, for the images that were asked about. */
+export interface CacheLookup {
+  /** Index (into the asked identities) of every image found, in order. */
+  found: Int32Array;
+  /** found.length rows of featureSize floats. */
+  vectors: Float32Array;
+  /** Index of every image not in the cache. */
+  missing: number[];
+}
+
+/**
+ * The embedding cache in IndexedDB: one record per image, written batch by batch, read per
+ * set in one key-range request. Works the same in the page and in a worker.
+ */
+export class EmbeddingCache {
+  constructor(private readonly db: StudioDb) {}
+
+  static async open(): Promise<EmbeddingCache> {
+    return new EmbeddingCache(await openStudioDb());
+  }
+
+  /** Records that a set exists (idempotent), so the cache panel can name it. */
+  async registerSet(info: Omit<EmbeddingSetInfo, 'createdAt'>): Promise<void> {
+    const existing = await this.db.get('embeddingSets', info.preprocessingKey);
+    if (existing) return;
+    await this.db.put('embeddingSets', { ...info, createdAt: Date.now() });
+  }
+
+  /**
+   * Writes one batch in one transaction and resolves when it is durable. Rejects with the
+   * browser's QuotaExceededError when storage is full (the batch is then not stored; earlier
+   * batches are).
+   */
+  async putBatch(preprocessingKey: string, identities: readonly string[], vectors: Float32Array, featureSize: number): Promise<void> {
+    if (vectors.length !== identities.length * featureSize) {
+      throw new Error(`Expected ${identities.length} x ${featureSize} floats, got ${vectors.length}.`);
+    }
+    const tx = this.db.transaction('embeddings', 'readwrite', { durability: 'relaxed' });
+    for (let i = 0; i < identities.length; i++) {
+      const row = vectors.subarray(i * featureSize, (i + 1) * featureSize);
+      void tx.store.put(vectorToBuffer(row), embeddingKey(preprocessingKey, identities[i]));
+    }
+    await tx.done;
+  }
+
+  /** Every vector of a set: identities in key order and the packed rows. */
+  async readSet(preprocessingKey: string, featureSize: number): Promise<{ identities: string[]; vectors: Float32Array }> {
+    const { lower, upper } = embeddingKeyBounds(preprocessingKey);
+    const range = IDBKeyRange.bound(lower, upper);
+    const tx = this.db.transaction('embeddings', 'readonly');
+    const [keys, values] = await Promise.all([tx.store.getAllKeys(range), tx.store.getAll(range)]);
+    await tx.done;
+    const vectors = new Float32Array(values.length * featureSize);
+    const identities: string[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      identities[i] = identityOfKey(preprocessingKey, keys[i]) ?? '';
+      vectors.set(bufferToVector(values[i], featureSize), i * featureSize);
+    }
+    return { identities, vectors };
+  }
+
+  /** Looks up the given images: which are cached (with their vectors) and which are missing. */
+  async lookup(preprocessingKey: string, featureSize: number, identities: readonly string[]): Promise<CacheLookup> {
+    const stored = await this.readSet(preprocessingKey, featureSize);
+    const rowOf = new Map<string, number>();
+    for (let i = 0; i < stored.identities.length; i++) rowOf.set(stored.identities[i], i);
+    const found: number[] = [];
+    const missing: number[] = [];
+    for (let i = 0; i < identities.length; i++) (rowOf.has(identities[i]) ? found : missing).push(i);
+    const vectors = new Float32Array(found.length * featureSize);
+    for (let j = 0; j < found.length; j++) {
+      const row = rowOf.get(identities[found[j]])!;
+      vectors.set(stored.vectors.subarray(row * featureSize, (row + 1) * featureSize), j * featureSize);
+    }
+    return { found: Int32Array.from(found), vectors, missing };
+  }
+
+  async count(preprocessingKey: string): Promise<number> {
+    const { lower, upper } = embeddingKeyBounds(preprocessingKey);
+    return this.db.count('embeddings', IDBKeyRange.bound(lower, upper));
+  }
+
+  /** Count and size of every set, for the cache panel. */
+  async stats(): Promise<EmbeddingSetStats[]> {
+    const sets = await this.db.getAll('embeddingSets');
+    const out: EmbeddingSetStats[] = [];
+    for (const set of sets) {
+      const count = await this.count(set.preprocessingKey);
+      const keyBytes = (set.preprocessingKey.length + 2 + 40) * 2; // UTF-16 key, typical identity length
+      out.push({ ...set, count, bytes: count * (set.featureSize * 4 + keyBytes) });
+    }
+    return out.sort((a, b) => a.modelName.localeCompare(b.modelName));
+  }
+
+  /** Deletes one set's embeddings and its record. */
+  async clearSet(preprocessingKey: string): Promise<void> {
+    const { lower, upper } = embeddingKeyBounds(preprocessingKey);
+    const tx = this.db.transaction(['embeddings', 'embeddingSets'], 'readwrite');
+    void tx.objectStore('embeddings').delete(IDBKeyRange.bound(lower, upper));
+    void tx.objectStore('embeddingSets').delete(preprocessingKey);
+    await tx.done;
+  }
+
+  async clearAll(): Promise<void> {
+    const tx = this.db.transaction(['embeddings', 'embeddingSets'], 'readwrite');
+    void tx.objectStore('embeddings').clear();
+    void tx.objectStore('embeddingSets').clear();
+    await tx.done;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

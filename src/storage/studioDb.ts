@@ -1,0 +1,112 @@
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { io } from '@tensorflow/tfjs-core';
+
+/** One encoder + preprocessing combination that has embeddings in the cache. */
+export interface EmbeddingSetInfo {
+  /** `preprocessingKey(card, { cropToBox })`: the prefix of every embedding key of the set. */
+  preprocessingKey: string;
+  modelId: string;
+  modelName: string;
+  featureSize: number;
+  createdAt: number;
+}
+
+/** What the model list shows, without loading any weights. */
+export interface StoredModelInfo {
+  /** The model.json URL it was downloaded from. */
+  url: string;
+  name: string;
+  /** model.json + weights, in bytes. */
+  bytes: number;
+  savedAt: number;
+}
+
+export interface StoredModel extends StoredModelInfo {
+  artifacts: io.ModelArtifacts;
+}
+
+/**
+ * The studio's IndexedDB database. Named stores, each behind a small adapter class
+ * (`EmbeddingCache`, `ModelStore`); nothing else touches the stores directly.
+ *
+ * - `embeddings`: key `${preprocessingKey}::${imageIdentity}`, value the vector's
+ *   ArrayBuffer (featureSize float32, nothing else). Keys of one set share a prefix, so a
+ *   whole set is one key range: read with one getAllKeys + getAll, counted with count().
+ * - `embeddingSets`: one small record per set, for the cache panel.
+ * - `models` / `modelInfo`: downloaded model artifacts by URL, and their light summaries.
+ */
+export interface StudioSchema extends DBSchema {
+  embeddings: { key: string; value: ArrayBuffer };
+  embeddingSets: { key: string; value: EmbeddingSetInfo };
+  models: { key: string; value: StoredModel };
+  modelInfo: { key: string; value: StoredModelInfo };
+}
+
+export type StudioDb = IDBPDatabase<StudioSchema>;
+
+export const STUDIO_DB_NAME = 'similarity-studio';
+export const STUDIO_DB_VERSION = 1;
+
+/**
+ * Opens the database (creating the stores on first use). The page and the worker each
+ * open their own connection; if a newer version of the app upgrades the schema, the old
+ * connection closes itself instead of blocking the upgrade.
+ */
+export async function openStudioDb(name = STUDIO_DB_NAME): Promise<StudioDb> {
+  const db = await openDB<StudioSchema>(name, STUDIO_DB_VERSION, {
+    upgrade(database) {
+      if (!database.objectStoreNames.contains('embeddings')) database.createObjectStore('embeddings');
+      if (!database.objectStoreNames.contains('embeddingSets')) {
+        database.createObjectStore('embeddingSets', { keyPath: 'preprocessingKey' });
+      }
+      if (!database.objectStoreNames.contains('models')) database.createObjectStore('models', { keyPath: 'url' });
+      if (!database.objectStoreNames.contains('modelInfo')) database.createObjectStore('modelInfo', { keyPath: 'url' });
+    },
+    blocking() {
+      db.close();
+    },
+  });
+  return db;
+}
+
+/** True for the error IndexedDB raises when the origin's storage quota is used up. */
+export function isQuotaError(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const e = error as { name?: string; message?: string; inner?: unknown };
+  return (
+    e.name === 'QuotaExceededError' ||
+    (typeof e.message === 'string' && /quota/i.test(e.message)) ||
+    (e.inner !== undefined && isQuotaError(e.inner))
+  );
+}
+
+/** navigator.storage as both the page and a worker see it (persist() exists only in the page). */
+interface StorageLike {
+  persist?: () => Promise<boolean>;
+  persisted?: () => Promise<boolean>;
+  estimate?: () => Promise<{ usage?: number; quota?: number }>;
+}
+
+/** Asks the browser to keep the studio's data under storage pressure; returns whether it agreed. */
+export async function requestPersistentStorage(): Promise<boolean> {
+  try {
+    const storage = (globalThis.navigator as { storage?: StorageLike } | undefined)?.storage;
+    if (!storage?.persist) return false;
+    if (await storage.persisted?.()) return true;
+    return await storage.persist();
+  } catch {
+    return false;
+  }
+}
+
+/** The origin's usage and quota in bytes, when the browser tells. */
+export async function storageEstimate(): Promise<{ usage: number; quota: number } | null> {
+  try {
+    const storage = (globalThis.navigator as { storage?: StorageLike } | undefined)?.storage;
+    if (!storage?.estimate) return null;
+    const e = await storage.estimate();
+    return { usage: e.usage ?? 0, quota: e.quota ?? 0 };
+  } catch {
+    return null;
+  }
+}

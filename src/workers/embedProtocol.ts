@@ -1,0 +1,196 @@
+/**
+ * The embedding worker's whole message protocol: ONE union of requests (page -> worker)
+ * and ONE union of events (worker -> page), imported by both sides. Every message carries
+ * the `jobId` of the request it belongs to; every job ends with exactly one terminal
+ * event (see `isTerminalEvent`). Lifecycle of an embed job:
+ *
+ *   model-loading* -> model-ready -> [benchmark-figure* ->] backend-chosen -> cache-checked
+ *   -> (progress | problem)* -> metrics? -> embed-done | error
+ */
+import type { BoundingBox } from '../core/data/dataset';
+import type { ModelCard } from '../core/encoder/modelCard';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/** Preference order when nothing has been measured. */
+export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+export function isBackendName(x: unknown): x is BackendName {
+  return typeof x === 'string' && (BACKEND_ORDER as readonly string[]).includes(x);
+}
+
+/** The GPU adapter behind WebGPU, as `GPUAdapter.info` reports it. */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software (CPU-emulated) adapter such as SwiftShader: usually much slower than WASM. */
+  isFallbackAdapter: boolean;
+}
+
+export interface BackendStatus {
+  name: BackendName;
+  available: boolean;
+  /** Why it is not available. */
+  reason?: string;
+  adapter?: AdapterInfo;
+}
+
+/** Timing of the chosen encoder on one backend (after a warm-up batch). */
+export interface BackendTiming {
+  name: BackendName;
+  /** 0 when the backend failed or was skipped. */
+  imagesPerSecond: number;
+  msPerBatch: number;
+  batchSize: number;
+  batches: number;
+  error?: string;
+}
+
+/** A file handed to the worker: its path relative to the dataset or model folder. */
+export interface FileRef {
+  path: string;
+  file: File;
+}
+
+/** Where the encoder comes from. A `card` is required for a catalog/URL model the studio knows. */
+export type EncoderSource =
+  /** A model.json URL (catalog or typed by the person); downloaded once, then read from the model store. */
+  | { kind: 'url'; url: string; card?: ModelCard }
+  /** The files of a dropped model folder (model.json + weight shards). */
+  | { kind: 'files'; files: FileRef[]; card?: ModelCard };
+
+export interface EmbedImage extends FileRef {
+  classId: number;
+  bbox?: BoundingBox;
+}
+
+export interface EmbedOptions {
+  /** 'auto' times a few batches on every available backend and keeps the fastest. */
+  backend: BackendName | 'auto';
+  batchSize: number;
+  cropToBox: boolean;
+  /** Classes the baseline metrics are computed on (the validation classes of the split). */
+  validationClasses: number[];
+}
+
+export interface EncoderSummary {
+  id: string;
+  name: string;
+  inputSize: { width: number; height: number };
+  featureSize: number;
+  /** Size of model.json + weights in bytes, when known. */
+  bytes?: number;
+  preprocessingKey: string;
+  /** Where the weights came from this time. */
+  from: 'network' | 'model-store' | 'files';
+}
+
+export interface BaselineMetrics {
+  rPrecision: number;
+  rPrecisionMacro: number;
+  precisionAt1: number;
+  mapAtR: number;
+  queryCount: number;
+  validationImages: number;
+  validationClasses: number;
+  ms: number;
+}
+
+export type ErrorCode = 'quota' | 'model' | 'backend' | 'input' | 'failed';
+
+// ---------------------------------------------------------------- requests
+
+export type EmbedRequest =
+  /** Which backends can start here, and on what adapter. Ends with `backends`. */
+  | { type: 'probe-backends'; jobId: string }
+  /** Times the encoder on each backend. Ends with `benchmark-done`. */
+  | { type: 'benchmark'; jobId: string; encoder: EncoderSource; backends?: BackendName[]; batchSize: number }
+  /** Embeds every image not yet cached, then computes the baseline. Ends with `embed-done`. */
+  | { type: 'embed'; jobId: string; encoder: EncoderSource; images: EmbedImage[]; options: EmbedOptions }
+  /** Cooperative cancel of a running job; that job still ends with its terminal event. */
+  | { type: 'cancel'; jobId: string };
+
+// ---------------------------------------------------------------- events
+
+export type EmbedEvent =
+  | { type: 'backends'; jobId: string; backends: BackendStatus[] }
+  | { type: 'model-loading'; jobId: string; from: EncoderSummary['from']; fraction: number }
+  | { type: 'model-ready'; jobId: string; encoder: EncoderSummary }
+  | { type: 'benchmark-figure'; jobId: string; timing: BackendTiming }
+  | { type: 'benchmark-done'; jobId: string; timings: BackendTiming[]; fastest: BackendName | null }
+  | { type: 'backend-chosen'; jobId: string; backend: BackendName; adapter?: AdapterInfo; reason: string }
+  | { type: 'cache-checked'; jobId: string; total: number; cached: number; missing: number; readMs: number }
+  | {
+      type: 'progress';
+      jobId: string;
+      /** Images embedded (or failed) so far in this run, out of `total` missing ones. */
+      done: number;
+      total: number;
+      imagesPerSecond: number;
+      etaSeconds: number;
+      decodeMsPerImage: number;
+    }
+  | { type: 'problem'; jobId: string; path: string; message: string }
+  | { type: 'metrics'; jobId: string; metrics: BaselineMetrics; fromCacheOnly: boolean }
+  | {
+      type: 'embed-done';
+      jobId: string;
+      /** Images embedded in this run. */
+      embedded: number;
+      /** Images that were already in the cache. */
+      cached: number;
+      failed: number;
+      cancelled: boolean;
+      seconds: number;
+      imagesPerSecond: number;
+      decodeMsPerImage: number;
+    }
+  | { type: 'error'; jobId: string; code: ErrorCode; message: string };
+
+export type EmbedEventType = EmbedEvent['type'];
+
+/** The event that ends each request type (besides `error`, which ends any). */
+export const TERMINAL_EVENT = {
+  'probe-backends': 'backends',
+  benchmark: 'benchmark-done',
+  embed: 'embed-done',
+} as const satisfies Record<Exclude<EmbedRequest['type'], 'cancel'>, EmbedEventType>;
+
+export function isTerminalEvent(event: EmbedEvent): boolean {
+  return event.type === 'error' || (Object.values(TERMINAL_EVENT) as string[]).includes(event.type);
+}
+
+/** Narrowing helper: the event of a given type. */
+export type EventOf<T extends EmbedEventType> = Extract<EmbedEvent, { type: T }>;
+
+/** Checks a message that claims to be a request (the worker trusts nothing it receives). */
+export function requestProblem(message: unknown): string | null {
+  if (!message || typeof message !== 'object') return 'a request must be an object';
+  const m = message as Partial<EmbedRequest> & Record<string, unknown>;
+  if (typeof m.jobId !== 'string' || m.jobId === '') return 'a request needs a jobId';
+  switch (m.type) {
+    case 'probe-backends':
+    case 'cancel':
+      return null;
+    case 'benchmark':
+      if (!m.encoder) return 'benchmark needs an encoder';
+      if (!Number.isInteger(m.batchSize) || (m.batchSize as number) < 1) return 'batchSize must be a positive integer';
+      return null;
+    case 'embed': {
+      if (!m.encoder) return 'embed needs an encoder';
+      if (!Array.isArray(m.images)) return 'embed needs images';
+      const o = m.options as Partial<EmbedOptions> | undefined;
+      if (!o) return 'embed needs options';
+      if (o.backend !== 'auto' && !isBackendName(o.backend)) {
+        return `backend must be 'auto' or one of ${BACKEND_ORDER.join(', ')} (got ${JSON.stringify(o.backend)})`;
+      }
+      if (!Number.isInteger(o.batchSize) || (o.batchSize as number) < 1) return 'batchSize must be a positive integer';
+      if (!Array.isArray(o.validationClasses)) return 'validationClasses must be an array';
+      return null;
+    }
+    default:
+      return `unknown request type ${JSON.stringify(m.type)}; expected probe-backends, benchmark, embed or cancel`;
+  }
+}

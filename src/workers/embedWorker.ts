@@ -1,0 +1,320 @@
+/// <reference lib="webworker" />
+/**
+ * The embedding worker: message handling only. It owns the model and the tfjs backend;
+ * jobs run one at a time (a backend switch must not happen under a running job), and a
+ * `cancel` reaches the running job at once through its AbortController.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { imageIdentity } from '../core/data/loadDataset';
+import { embedImages, EmbeddingAbortedError } from '../core/encoder/embedImages';
+import type { ImageEncoder } from '../core/encoder/loadEncoder';
+import { preprocessingKey } from '../core/encoder/modelCard';
+import { retrievalMetrics } from '../core/eval/retrievalMetrics';
+import { EmbeddingCache } from '../storage/embeddingCache';
+import { isQuotaError } from '../storage/studioDb';
+import { activateBackend, probeBackends } from './backends';
+import { fastestBackend, timeBackend } from './benchmarkBackends';
+import { BitmapDecoder } from './bitmapDecoder';
+import { BrowserDatasetFile } from './browserFile';
+import type {
+  BackendName,
+  BackendTiming,
+  BaselineMetrics,
+  EmbedEvent,
+  EmbedRequest,
+  EncoderSource,
+  EncoderSummary,
+  ErrorCode,
+} from './embedProtocol';
+import { requestProblem } from './embedProtocol';
+import { resolveModel, loadResolved, type ResolvedModel } from './loadEncoderSource';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+function post(event: EmbedEvent): void {
+  self.postMessage(event);
+}
+
+class JobError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const running = new Map<string, AbortController>();
+let queue: Promise<void> = Promise.resolve();
+/** Fastest backend measured per model card id, so 'auto' measures once per worker. */
+const measured = new Map<string, BackendName>();
+
+self.addEventListener('message', (e: MessageEvent<EmbedRequest>) => {
+  const request = e.data;
+  const problem = requestProblem(request);
+  if (problem) {
+    post({ type: 'error', jobId: (request as { jobId?: string })?.jobId ?? '', code: 'input', message: problem });
+    return;
+  }
+  if (request.type === 'cancel') {
+    running.get(request.jobId)?.abort(new DOMException('Cancelled', 'AbortError'));
+    return;
+  }
+  const controller = new AbortController();
+  running.set(request.jobId, controller);
+  queue = queue.then(async () => {
+    try {
+      await handle(request, controller.signal);
+    } catch (err) {
+      const code: ErrorCode = err instanceof JobError ? err.code : isQuotaError(err) ? 'quota' : 'failed';
+      post({ type: 'error', jobId: request.jobId, code, message: err instanceof Error ? err.message : String(err) });
+    } finally {
+      running.delete(request.jobId);
+    }
+  });
+});
+
+async function handle(request: Exclude<EmbedRequest, { type: 'cancel' }>, signal: AbortSignal): Promise<void> {
+  switch (request.type) {
+    case 'probe-backends':
+      post({ type: 'backends', jobId: request.jobId, backends: await probeBackends() });
+      return;
+    case 'benchmark': {
+      const model = await resolve(request.jobId, request.encoder);
+      const timings = await benchmark(request.jobId, model, request.batchSize, request.backends, signal);
+      post({ type: 'benchmark-done', jobId: request.jobId, timings, fastest: fastestBackend(timings) });
+      return;
+    }
+    case 'embed':
+      await embed(request, signal);
+      return;
+  }
+}
+
+async function resolve(jobId: string, source: EncoderSource): Promise<ResolvedModel> {
+  try {
+    return await resolveModel(source, (from, fraction) => post({ type: 'model-loading', jobId, from, fraction }));
+  } catch (e) {
+    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function benchmark(
+  jobId: string,
+  model: ResolvedModel,
+  batchSize: number,
+  only: BackendName[] | undefined,
+  signal: AbortSignal,
+): Promise<BackendTiming[]> {
+  const available = (await probeBackends()).filter((b) => b.available && (!only || only.includes(b.name)));
+  const timings: BackendTiming[] = [];
+  for (const backend of available) {
+    if (signal.aborted) break;
+    const timing = await timeBackend(model, backend.name, batchSize);
+    timings.push(timing);
+    post({ type: 'benchmark-figure', jobId, timing });
+  }
+  const fastest = fastestBackend(timings);
+  if (fastest) measured.set(model.card.id, fastest);
+  return timings;
+}
+
+async function chooseBackend(
+  jobId: string,
+  model: ResolvedModel,
+  wanted: BackendName | 'auto',
+  batchSize: number,
+  signal: AbortSignal,
+): Promise<BackendName> {
+  const statuses = await probeBackends();
+  let name: BackendName | null;
+  let reason: string;
+  if (wanted !== 'auto') {
+    const status = statuses.find((s) => s.name === wanted);
+    if (!status?.available) throw new JobError('backend', `${wanted} is not available here: ${status?.reason ?? 'unknown'}`);
+    name = wanted;
+    reason = 'chosen by you';
+  } else if (measured.has(model.card.id)) {
+    name = measured.get(model.card.id)!;
+    reason = 'fastest when measured';
+  } else {
+    const timings = await benchmark(jobId, model, Math.min(batchSize, 8), undefined, signal);
+    name = fastestBackend(timings);
+    reason = 'fastest of the backends timed just now';
+  }
+  if (!name || !(await activateBackend(name))) throw new JobError('backend', 'No tfjs backend could start in this browser.');
+  post({ type: 'backend-chosen', jobId, backend: name, adapter: statuses.find((s) => s.name === name)?.adapter, reason });
+  return name;
+}
+
+async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: AbortSignal): Promise<void> {
+  const { jobId, images, options } = request;
+  const started = performance.now();
+  const model = await resolve(jobId, request.encoder);
+  const card = model.card;
+  const key = preprocessingKey(card, { cropToBox: options.cropToBox });
+  await chooseBackend(jobId, model, options.backend, options.batchSize, signal);
+
+  let encoder: ImageEncoder;
+  try {
+    encoder = await loadResolved(model);
+  } catch (e) {
+    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const summary: EncoderSummary = {
+    id: card.id,
+    name: card.name,
+    inputSize: card.inputSize,
+    featureSize: encoder.featureSize,
+    bytes: model.bytes ?? card.sizeBytes,
+    preprocessingKey: key,
+    from: model.from,
+  };
+  post({ type: 'model-ready', jobId, encoder: summary });
+
+  const cache = await EmbeddingCache.open();
+  try {
+    const dim = encoder.featureSize;
+    await cache.registerSet({ preprocessingKey: key, modelId: card.id, modelName: card.name, featureSize: dim });
+    const files = images.map((img) => new BrowserDatasetFile(img.path, img.file));
+    const identities = files.map((f) => imageIdentity(f));
+
+    const readStarted = performance.now();
+    const lookup = await cache.lookup(key, dim, identities);
+    const all = new Float32Array(images.length * dim);
+    const has = new Uint8Array(images.length);
+    for (let j = 0; j < lookup.found.length; j++) {
+      const i = lookup.found[j];
+      all.set(lookup.vectors.subarray(j * dim, (j + 1) * dim), i * dim);
+      has[i] = 1;
+    }
+    post({
+      type: 'cache-checked',
+      jobId,
+      total: images.length,
+      cached: lookup.found.length,
+      missing: lookup.missing.length,
+      readMs: performance.now() - readStarted,
+    });
+
+    const missing = lookup.missing;
+    const decoder = new BitmapDecoder();
+    let embedded = 0;
+    let failed = 0;
+    let cancelled = false;
+    const embedStarted = performance.now();
+    const progress = (done: number) => {
+      const seconds = (performance.now() - embedStarted) / 1000;
+      const rate = seconds > 0 ? done / seconds : 0;
+      post({
+        type: 'progress',
+        jobId,
+        done,
+        total: missing.length,
+        imagesPerSecond: rate,
+        etaSeconds: rate > 0 ? (missing.length - done) / rate : Infinity,
+        decodeMsPerImage: decoder.decoded ? decoder.decodeMs / decoder.decoded : 0,
+      });
+    };
+    if (missing.length > 0) {
+      progress(0);
+      try {
+        const result = await embedImages({
+          encoder,
+          decoder,
+          files: missing.map((i) => files[i]),
+          crops: options.cropToBox ? missing.map((i) => images[i].bbox) : undefined,
+          batchSize: options.batchSize,
+          signal,
+          onBatch: async ({ indices, embeddings }) => {
+            const batchIdentities = indices.map((k) => identities[missing[k]]);
+            try {
+              await cache.putBatch(key, batchIdentities, embeddings, dim);
+            } catch (e) {
+              if (isQuotaError(e)) {
+                throw new JobError(
+                  'quota',
+                  `Browser storage is full: stopped after storing ${embedded} new embeddings ` +
+                    `(${lookup.found.length + embedded} in all for this encoder, all kept). ` +
+                    `Free space in the cache panel or in the browser's site settings, then embed again to finish.`,
+                );
+              }
+              throw e;
+            }
+            indices.forEach((k, r) => {
+              const i = missing[k];
+              all.set(embeddings.subarray(r * dim, (r + 1) * dim), i * dim);
+              has[i] = 1;
+            });
+            embedded += indices.length;
+          },
+          onProblem: (p) => {
+            failed += 1;
+            post({ type: 'problem', jobId, path: p.path, message: p.message });
+          },
+          onProgress: (p) => progress(p.done),
+        });
+        embedded = result.embedded;
+        failed = result.failed.length;
+      } catch (e) {
+        if (e instanceof EmbeddingAbortedError || (e instanceof DOMException && e.name === 'AbortError')) {
+          cancelled = true;
+        } else {
+          throw e;
+        }
+      }
+    }
+    const embedSeconds = (performance.now() - embedStarted) / 1000;
+
+    if (!cancelled) {
+      const metrics = baseline(all, has, dim, images.map((i) => i.classId), options.validationClasses);
+      if (metrics) post({ type: 'metrics', jobId, metrics, fromCacheOnly: missing.length === 0 });
+    }
+    post({
+      type: 'embed-done',
+      jobId,
+      embedded,
+      cached: lookup.found.length,
+      failed,
+      cancelled,
+      seconds: (performance.now() - started) / 1000,
+      imagesPerSecond: embedSeconds > 0 ? embedded / embedSeconds : 0,
+      decodeMsPerImage: decoder.decoded ? decoder.decodeMs / decoder.decoded : 0,
+    });
+  } finally {
+    cache.close();
+    encoder.dispose();
+  }
+}
+
+/** Retrieval metrics of the frozen encoder on the validation classes' embedded images. */
+function baseline(
+  all: Float32Array,
+  has: Uint8Array,
+  dim: number,
+  classIds: number[],
+  validationClasses: number[],
+): BaselineMetrics | null {
+  const validation = new Set(validationClasses);
+  const rows: number[] = [];
+  for (let i = 0; i < classIds.length; i++) if (has[i] && validation.has(classIds[i])) rows.push(i);
+  if (rows.length < 2) return null;
+  const started = performance.now();
+  const embeddings = new Float32Array(rows.length * dim);
+  const labels = new Int32Array(rows.length);
+  rows.forEach((i, r) => {
+    embeddings.set(all.subarray(i * dim, (i + 1) * dim), r * dim);
+    labels[r] = classIds[i];
+  });
+  const m = retrievalMetrics(embeddings, dim, labels);
+  return {
+    rPrecision: m.rPrecision,
+    rPrecisionMacro: m.rPrecisionMacro,
+    precisionAt1: m.precisionAt1,
+    mapAtR: m.mapAtR,
+    queryCount: m.queryCount,
+    validationImages: rows.length,
+    validationClasses: new Set(labels).size,
+    ms: performance.now() - started,
+  };
+}
