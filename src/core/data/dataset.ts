@@ -31,9 +31,21 @@ export interface DatasetProblem {
 /** A dataset folder after layout detection: train and test halves already merged. */
 export interface Dataset {
   layout: LayoutName;
+  /**
+   * The classes that have at least one usable image, in the order of the layout's own class
+   * list (cars_meta.mat, names.csv; class folders: sorted by name, code-unit order).
+   */
   classNames: string[];
   images: ImageRecord[];
   problems: DatasetProblem[];
+  /**
+   * For each entry of `classNames`, its 0-based index in the layout's own class list
+   * (`cars_meta.mat` / `names.csv`, which can name classes that have no images here, e.g. a
+   * 40-class subset of the 196). Absent for class folders, whose list is the folders found.
+   */
+  sourceClassIds?: number[];
+  /** The folder (relative path, '' for the dropped folder itself) the layout was found in. */
+  root?: string;
 }
 
 /** Thrown when no known layout fits a folder; the message lists the layouts looked for. */

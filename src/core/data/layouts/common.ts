@@ -1,0 +1,186 @@
+/**
+ * What every layout shares: path helpers, the detection contract, and the last step that
+ * turns a layout's raw entries into a Dataset (empty files skipped, classes without images
+ * left out, single-image classes reported).
+ */
+import type { BoundingBox, Dataset, DatasetProblem, ImageRecord, LayoutName } from '../dataset';
+import type { DatasetFile } from '../datasetFile';
+
+export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'bmp'] as const;
+
+/** Problems about missing files listed one by one per annotation file before a summary. */
+export const MAX_LISTED_PROBLEMS = 20;
+
+export function basename(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? path : path.slice(i + 1);
+}
+
+/** The folder part of a path, '' at the top. */
+export function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+/** `dir` + '/' + `name`, with '' meaning the top folder. */
+export function joinPath(dir: string, name: string): string {
+  return dir ? `${dir}/${name}` : name;
+}
+
+export function depth(path: string): number {
+  return path.split('/').length - 1;
+}
+
+export function extension(path: string): string {
+  const name = basename(path);
+  const i = name.lastIndexOf('.');
+  return i <= 0 ? '' : name.slice(i + 1).toLowerCase();
+}
+
+export function isImagePath(path: string): boolean {
+  return (IMAGE_EXTENSIONS as readonly string[]).includes(extension(path));
+}
+
+/** Code-unit order: the same on every machine and locale (Python's sorted() order). */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Shallowest first, then by path: the file a layout anchors on when several match. */
+export function byDepthThenPath(a: DatasetFile, b: DatasetFile): number {
+  return depth(a.path) - depth(b.path) || compareCodeUnits(a.path, b.path);
+}
+
+/** Finds `name` (case-insensitive) directly in one of `dirs`, first dir first. */
+export function findIn(files: DatasetFile[], dirs: string[], name: string): DatasetFile | undefined {
+  const wanted = dirs.map((d) => joinPath(d, name).toLowerCase());
+  for (const w of wanted) {
+    const f = files.find((file) => file.path.toLowerCase() === w);
+    if (f) return f;
+  }
+  return undefined;
+}
+
+/** A layout either fits (and can load) or says why not. */
+export type Detection = { fits: true; load: () => Promise<Dataset> } | { fits: false; why: string };
+
+export interface Layout {
+  name: LayoutName;
+  /** Shown to users: what the layout looks like on disk. */
+  description: string;
+  detect(files: DatasetFile[]): Detection;
+}
+
+/** One labelled image as a layout reads it, before the common clean-up. */
+export interface RawEntry {
+  file: DatasetFile;
+  /** 0-based index into the layout's own class list. */
+  sourceClassId: number;
+  half: ImageRecord['half'];
+  bbox?: BoundingBox;
+}
+
+export interface RawDataset {
+  layout: LayoutName;
+  root: string;
+  /** The layout's own class list (may name classes with no images here). */
+  sourceClassNames: string[];
+  /** The file that lists the classes (for the "classes without images" summary), if any. */
+  classListPath?: string;
+  entries: RawEntry[];
+  problems: DatasetProblem[];
+  /** Whether `sourceClassIds` is meaningful (an explicit class list, not folder names). */
+  hasClassList: boolean;
+}
+
+/**
+ * Skips zero-byte images, keeps only classes with images (renumbered in list order, the
+ * original index kept in `sourceClassIds`), and reports classes with a single image.
+ */
+export function finishDataset(raw: RawDataset): Dataset {
+  const problems = [...raw.problems];
+  const usable: RawEntry[] = [];
+  for (const e of raw.entries) {
+    if (e.file.size === 0) {
+      problems.push({ path: e.file.path, message: 'Empty image file (0 bytes); skipped.' });
+    } else {
+      usable.push(e);
+    }
+  }
+  const counts = new Array<number>(raw.sourceClassNames.length).fill(0);
+  for (const e of usable) counts[e.sourceClassId]++;
+
+  const newId = new Array<number>(raw.sourceClassNames.length).fill(-1);
+  const classNames: string[] = [];
+  const sourceClassIds: number[] = [];
+  const empty: string[] = [];
+  raw.sourceClassNames.forEach((name, id) => {
+    if (counts[id] > 0) {
+      newId[id] = classNames.length;
+      classNames.push(name);
+      sourceClassIds.push(id);
+    } else {
+      empty.push(name);
+    }
+  });
+
+  if (empty.length > 0) {
+    if (raw.hasClassList) {
+      const shown = empty.slice(0, 5).map((n) => `"${n}"`).join(', ');
+      problems.push({
+        path: raw.classListPath ?? raw.root,
+        message:
+          `${empty.length} of ${raw.sourceClassNames.length} classes in the class list have no images in this folder ` +
+          `and are left out (${shown}${empty.length > 5 ? ', …' : ''}).`,
+      });
+    } else {
+      for (const name of empty) {
+        problems.push({ path: joinPath(raw.root, name), message: `Class "${name}" has no usable images; left out.` });
+      }
+    }
+  }
+
+  const images: ImageRecord[] = usable.map((e) => {
+    const rec: ImageRecord = { file: e.file, classId: newId[e.sourceClassId], half: e.half };
+    if (e.bbox) rec.bbox = e.bbox;
+    return rec;
+  });
+
+  const single = new Map<number, ImageRecord>();
+  for (const rec of images) if (counts[sourceClassIds[rec.classId]] === 1) single.set(rec.classId, rec);
+  for (const [id, rec] of single) {
+    problems.push({
+      path: rec.file.path,
+      message: `Class "${classNames[id]}" has a single image: it is evaluated as a distractor, never a query.`,
+    });
+  }
+
+  const dataset: Dataset = { layout: raw.layout, classNames, images, problems, root: raw.root };
+  if (raw.hasClassList) dataset.sourceClassIds = sourceClassIds;
+  return dataset;
+}
+
+/** Reports files named by annotations but absent: the first few one by one, then a count. */
+export class MissingFiles {
+  private count = 0;
+  constructor(
+    private readonly problems: DatasetProblem[],
+    private readonly annotationPath: string,
+  ) {}
+
+  add(expectedPath: string): void {
+    this.count++;
+    if (this.count <= MAX_LISTED_PROBLEMS) {
+      this.problems.push({ path: expectedPath, message: `Listed in ${this.annotationPath} but not found; skipped.` });
+    }
+  }
+
+  finish(): void {
+    if (this.count > MAX_LISTED_PROBLEMS) {
+      this.problems.push({
+        path: this.annotationPath,
+        message: `${this.count} images listed here were not found (the first ${MAX_LISTED_PROBLEMS} are listed); skipped.`,
+      });
+    }
+  }
+}
