@@ -2,7 +2,7 @@
  * DatasetFile on disk, for the CLI and Node tests: the same interface the browser's dropped
  * files get, so layouts and decoding do not know which shell they run in.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DatasetFile } from '../core/data/datasetFile';
 
@@ -21,14 +21,18 @@ export function diskFile(absolutePath: string, relativePath: string, size: numbe
 
 /**
  * Every file under `dir`, recursively, with paths relative to `dir` ('/'-separated, sorted).
- * Files and folders whose name starts with '.' are skipped; symbolic links are followed.
+ * Files and folders whose name starts with '.' are skipped; symbolic links are followed (each folder listed once).
  */
 export async function listFolderFiles(dir: string): Promise<DatasetFile[]> {
   const root = path.resolve(dir);
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new Error(`Not a folder: ${root}`);
   const out: DatasetFile[] = [];
+  const seen = new Set<string>();
   const walk = async (abs: string, rel: string): Promise<void> => {
+    const real = await realpath(abs);
+    if (seen.has(real)) return; // a symbolic link loop, or a folder linked twice
+    seen.add(real);
     const entries = await readdir(abs, { withFileTypes: true });
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;

@@ -98,7 +98,7 @@ describe('splitClasses', () => {
   it('pins the seeded split so it never changes silently', () => {
     expect(seededChoice(42, 10, 5)).toEqual(seededChoice(42, 10, 5));
     expect(splitClasses(10).trainClasses).toEqual([1, 2, 6, 7, 9]);
-    // and differs from numpy's choice for the same seed (a different algorithm, on purpose documented)
+    // A different algorithm from numpy's choice, so a different split for the same seed.
     expect(splitClasses(10, { mode: 'numpy' }).trainClasses).not.toEqual([1, 2, 6, 7, 9]);
   });
 
