@@ -1,4 +1,4 @@
-import { decodeUtf8, encodeUtf8 } from './utf8';
+import { decodeUtf8, encodeUtf8 } from '../textCodec';
 
 /**
  * One file of a dataset folder, as both shells see it: a browser `File` from a folder drop

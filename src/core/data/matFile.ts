@@ -14,7 +14,7 @@
  * 2^53 lose precision).
  */
 import { unzlibSync } from 'fflate';
-import { decodeLatin1, decodeUtf8 } from './utf8';
+import { decodeLatin1, decodeUtf8 } from '../textCodec';
 
 export type MatNumericClass =
   | 'double'

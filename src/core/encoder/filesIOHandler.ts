@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DatasetFile } from '../data/datasetFile';
-import { decodeUtf8 } from '../data/utf8';
+import { decodeUtf8 } from '../textCodec';
 
 /** Thrown when a dropped model folder cannot be read as a TF.js model. */
 export class ModelFilesError extends Error {
