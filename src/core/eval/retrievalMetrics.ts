@@ -131,7 +131,8 @@ export function retrievalMetrics(
   const keys = new Float64Array(n);
   const scratch = new Float64Array(n);
 
-  const galleryT = tf.tensor2d(gallery, [n, dim]);
+  // Gallery held transposed (dim x N): on WASM a plain matMul is ~10x faster than transposeB.
+  const galleryT = tf.tidy(() => tf.transpose(tf.tensor2d(gallery, [n, dim])));
   try {
     for (let start = 0; start < queries.length; start += blockSize) {
       const b = Math.min(blockSize, queries.length - start);
@@ -140,7 +141,7 @@ export function retrievalMetrics(
         const q = queries[start + r];
         qData.set(gallery.subarray(q * dim, (q + 1) * dim), r * dim);
       }
-      const sims = tf.tidy(() => tf.matMul(tf.tensor2d(qData, [b, dim]), galleryT, false, true));
+      const sims = tf.tidy(() => tf.matMul(tf.tensor2d(qData, [b, dim]), galleryT));
       let s: Float32Array;
       try {
         s = sims.dataSync() as Float32Array;
