@@ -6,7 +6,20 @@ export default defineConfig({
   worker: { format: 'es' },
   server: { port: 5173 },
   optimizeDeps: {
-    exclude: ['@tensorflow/tfjs-backend-wasm'],
+    // The worker is not reachable from index.html's import graph, so list its entry and
+    // every tfjs package: pre-bundled together they share ONE tfjs-core (one engine). An
+    // excluded backend would import a second, raw tfjs-core and register on the wrong engine;
+    // a dependency discovered late would make Vite re-optimise and reload mid-run.
+    entries: ['index.html', 'src/workers/embedWorker.ts'],
+    include: [
+      '@tensorflow/tfjs',
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-backend-webgpu',
+      '@tensorflow/tfjs-backend-wasm',
+      'idb',
+      'papaparse',
+      'fflate',
+    ],
   },
   test: {
     projects: [

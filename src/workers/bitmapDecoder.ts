@@ -15,12 +15,26 @@ import { blobOf } from './browserFile';
 export class BitmapDecoder implements ImageDecoder {
   private canvas: OffscreenCanvas | null = null;
   private context: OffscreenCanvasRenderingContext2D | null = null;
-  /** Total milliseconds spent decoding, and images decoded, for the progress figures. */
+  /**
+   * Wall-clock milliseconds during which at least one decode was running (decodes of a
+   * batch run concurrently, so per-image latencies would overlap), and images decoded.
+   */
   decodeMs = 0;
   decoded = 0;
+  private active = 0;
+  private busySince = 0;
 
   async decode(file: DatasetFile, spec: DecodeSpec): Promise<DecodedImage> {
-    const started = performance.now();
+    if (this.active++ === 0) this.busySince = performance.now();
+    try {
+      return await this.decodeOne(file, spec);
+    } finally {
+      this.decoded += 1;
+      if (--this.active === 0) this.decodeMs += performance.now() - this.busySince;
+    }
+  }
+
+  private async decodeOne(file: DatasetFile, spec: DecodeSpec): Promise<DecodedImage> {
     const blob = await blobOf(file);
     const resize: ImageBitmapOptions = {
       resizeWidth: spec.width,
@@ -54,8 +68,6 @@ export class BitmapDecoder implements ImageDecoder {
       return { width: spec.width, height: spec.height, data: rgb };
     } finally {
       bitmap.close();
-      this.decodeMs += performance.now() - started;
-      this.decoded += 1;
     }
   }
 

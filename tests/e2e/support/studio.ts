@@ -1,0 +1,146 @@
+/**
+ * End-to-end harness: the app served by Vite's dev server (port 0, in process) and
+ * Debian's Chromium driven by playwright-core with a fresh profile per launch.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { projectRoot, sharedPath } from '../../support/shared';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+export function assertChromium(): void {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `The browser tests need Debian's Chromium at ${CHROMIUM}. Install it with ` +
+        '`apt-get install -y chromium` (or run `npm test`, whose setup installs it), or set CHROMIUM_PATH.',
+    );
+  }
+}
+
+export interface StudioServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts Vite's dev server for the project on a free port. */
+export async function startStudio(): Promise<StudioServer> {
+  const server: ViteDevServer = await createServer({
+    root: projectRoot,
+    configFile: path.join(projectRoot, 'vite.config.ts'),
+    logLevel: 'warn',
+    server: { port: 0, strictPort: false, host: '127.0.0.1', hmr: false },
+    clearScreen: false,
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('Vite did not report a port');
+  return { url: `http://127.0.0.1:${address.port}/`, close: () => server.close() };
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  profile: string;
+  /** Console errors and page errors seen so far (for failure messages). */
+  log: string[];
+  close(): Promise<void>;
+  /** Closes the browser but keeps the profile, then starts it again on the same profile. */
+  restart(): Promise<Browser>;
+}
+
+/** Launches Chromium on a profile folder (fresh unless given). */
+export async function launchBrowser(profile = mkdtempSync(path.join(os.tmpdir(), 'studio-profile-'))): Promise<Browser> {
+  assertChromium();
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--disable-quic', '--enable-unsafe-webgpu'],
+    viewport: { width: 1200, height: 900 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const log: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') log.push(`[${m.type()}] ${m.text()}`);
+  });
+  page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+  const browser: Browser = {
+    context,
+    page,
+    profile,
+    log,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await context.close();
+      return launchBrowser(profile);
+    },
+  };
+  return browser;
+}
+
+/**
+ * A real folder drop: DevTools-protocol drag events carrying the folder's path, so the
+ * page sees `webkitGetAsEntry()` as a directory (Playwright's own drop gives flat files).
+ */
+export async function dropFolder(browser: Browser, folder: string, at = { x: 400, y: 300 }): Promise<void> {
+  if (!statSync(folder).isDirectory()) throw new Error(`${folder} is not a folder`);
+  const cdp = await browser.context.newCDPSession(browser.page);
+  const data = { items: [], files: [path.resolve(folder)], dragOperationsMask: 1 };
+  try {
+    for (const type of ['dragEnter', 'dragOver', 'drop'] as const) {
+      await cdp.send('Input.dispatchDragEvent', { type, x: at.x, y: at.y, data });
+    }
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** Chooses a folder through the dataset panel's `<input type=file webkitdirectory>`. */
+export async function pickFolder(page: Page, selector: string, folder: string): Promise<void> {
+  await page.setInputFiles(selector, path.resolve(folder));
+}
+
+const CONTENT_TYPES: Record<string, string> = { '.json': 'application/json' };
+
+/**
+ * Serves a model folder of ../shared/models in place of a model.json URL (and its weight
+ * files beside it), for every request of the browser context: page and workers.
+ * Returns a counter of the requests served.
+ */
+export async function serveModelAt(context: BrowserContext, modelJsonUrl: string, sharedModel: string): Promise<{ requests: string[] }> {
+  const folder = sharedPath('models', sharedModel);
+  const base = new URL('.', modelJsonUrl).href;
+  const served = { requests: [] as string[] };
+  await context.route(
+    (url) => url.href.startsWith(base),
+    async (route) => {
+      const url = new URL(route.request().url());
+      const name = url.href === modelJsonUrl ? 'model.json' : decodeURIComponent(url.pathname.slice(new URL(base).pathname.length));
+      const file = path.join(folder, name);
+      served.requests.push(name);
+      if (!existsSync(file)) {
+        await route.fulfill({ status: 404, body: `not in ${folder}: ${name}` });
+        return;
+      }
+      await route.fulfill({
+        status: 200,
+        body: readFileSync(file),
+        headers: {
+          'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
+          'access-control-allow-origin': '*',
+        },
+      });
+    },
+  );
+  return served;
+}
+
+/** The text of a test id, trimmed. */
+export async function textOf(page: Page, testId: string): Promise<string> {
+  return ((await page.getByTestId(testId).textContent()) ?? '').trim();
+}
