@@ -1,0 +1,289 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { splitClasses, type ClassSplit, type ClassSplitMode } from '../core/data/classSplit';
+import type { Dataset, ImageRecord } from '../core/data/dataset';
+import { imageIdentity, loadDataset } from '../core/data/loadDataset';
+import { catalogCard } from '../core/encoder/catalog';
+import { embedImages } from '../core/encoder/embedImages';
+import { findModelJson, readModelJson } from '../core/encoder/filesIOHandler';
+import { inferModelCard } from '../core/encoder/inferModelCard';
+import { loadEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
+import { preprocessingKey, type ModelCard } from '../core/encoder/modelCard';
+import { retrievalMetrics, type RetrievalMetrics } from '../core/eval/retrievalMetrics';
+import {
+  HeadTrainer,
+  embedWithHead,
+  resolveTrainingConfig,
+  validateTrainingConfig,
+  type EpochReport,
+  type TrainingConfig,
+  type TrainingConfigInput,
+} from '../core/train/trainer';
+import type { DistanceName } from '../core/train/distances';
+import type { Mining } from '../core/train/tripletLoss';
+import { DiskEmbeddingCache } from './diskEmbeddingCache';
+import { writeHeadExport } from './headFiles';
+import { listFolderFiles } from './nodeFiles';
+import { NodeImageDecoder } from './nodeImageDecoder';
+import { modelFolderFiles } from './nodeModelSource';
+import { formatSeconds, say, TerminalProgress } from './progress';
+import { useBackend, type NodeBackend } from './tfBackend';
+
+export interface RecipeOptions {
+  data: string;
+  /** A model folder on disk, or a catalog id. */
+  encoder: string;
+  out: string;
+  cache: string;
+  backend: NodeBackend;
+  split: { mode: ClassSplitMode; seed: number; trainFraction: number };
+  cropToBox: boolean;
+  embedBatchSize: number;
+  /** Sample this many validation queries; undefined = exact over every validation image. */
+  evalQueries?: number;
+  training: {
+    maxEpochs?: number;
+    patience?: number;
+    learningRate?: number;
+    classesPerBatch?: number;
+    imagesPerClass?: number;
+    mining?: Mining;
+    margin?: number;
+    distance?: DistanceName;
+  };
+  /** Skip writing report and head (the benchmark only wants the numbers). */
+  writeOutputs?: boolean;
+}
+
+export type MetricsSummary = Omit<RetrievalMetrics, 'skippedQueries'> & { skippedQueries: number };
+
+export interface RecipeReport {
+  studioVersion: string;
+  createdAt: string;
+  dataset: { folder: string; layout: string; images: number; classes: number; problems: { path: string; message: string }[] };
+  split: ClassSplit & { trainClassNames: string[]; validationClassNames: string[]; trainImages: number; validationImages: number };
+  encoder: { card: ModelCard; backend: string; preprocessingKey: string };
+  embedding: {
+    images: number;
+    embeddedNow: number;
+    fromCache: number;
+    failed: { path: string; message: string }[];
+    imagesPerSecond: number | null;
+    decodeMs: number;
+    inferMs: number;
+    seconds: number;
+    bytesPerEmbedding: number;
+  };
+  config: { recipe: Omit<RecipeOptions, 'training'>; training: TrainingConfig };
+  baseline: MetricsSummary;
+  tuned: MetricsSummary;
+  training: {
+    epochs: number;
+    bestEpoch: number;
+    stopReason: string | null;
+    error: string | null;
+    seconds: number;
+    secondsPerEpoch: number;
+    history: EpochReport[];
+  };
+  outputs: { report: string; head: string } | null;
+}
+
+/** Resolves --encoder: a model folder on disk (card inferred from its model.json) or a catalog id. */
+async function openEncoder(spec: string): Promise<ImageEncoder> {
+  if (existsSync(spec) && statSync(spec).isDirectory()) {
+    const files = await modelFolderFiles(spec);
+    const modelJsonFile = findModelJson(files);
+    if (!modelJsonFile) throw new Error(`No model.json in the model folder ${path.resolve(spec)}.`);
+    const card = inferModelCard(await readModelJson(modelJsonFile), { id: `local-${path.basename(path.resolve(spec))}` });
+    return loadEncoder(card, files);
+  }
+  const card = catalogCard(spec);
+  if (!card.url) throw new Error(`Catalog encoder "${spec}" has no URL.`);
+  return loadEncoder(card, card.url);
+}
+
+/** Rows of the cache for these records, in order, as one matrix plus labels. */
+function gather(records: ImageRecord[], cache: DiskEmbeddingCache): { embeddings: Float32Array; labels: Int32Array } {
+  const present = records.filter((r) => cache.has(imageIdentity(r.file)));
+  const embeddings = new Float32Array(present.length * cache.dim);
+  const labels = new Int32Array(present.length);
+  present.forEach((record, i) => {
+    embeddings.set(cache.get(imageIdentity(record.file))!, i * cache.dim);
+    labels[i] = record.classId;
+  });
+  return { embeddings, labels };
+}
+
+async function embedMissing(
+  dataset: Dataset,
+  encoder: ImageEncoder,
+  cache: DiskEmbeddingCache,
+  options: RecipeOptions,
+): Promise<RecipeReport['embedding']> {
+  const missing = dataset.images.filter((r) => !cache.has(imageIdentity(r.file)));
+  const started = Date.now();
+  say(`Embedding: ${dataset.images.length - missing.length} of ${dataset.images.length} images already cached; ${missing.length} to embed.`);
+  const progress = new TerminalProgress('Embedding', missing.length);
+  const failed: { path: string; message: string }[] = [];
+  let result = { embedded: 0, decodeMs: 0, inferMs: 0 };
+  if (missing.length > 0) {
+    result = await embedImages({
+      encoder,
+      decoder: new NodeImageDecoder(),
+      files: missing.map((r) => r.file),
+      crops: options.cropToBox ? missing.map((r) => r.bbox) : undefined,
+      batchSize: options.embedBatchSize,
+      onBatch: ({ indices, embeddings }) => cache.append(indices.map((i) => imageIdentity(missing[i].file)), embeddings),
+      onProblem: (problem) => {
+        failed.push(problem);
+        say(`  skipped ${problem.path}: ${problem.message}`);
+      },
+      onProgress: ({ done }) => progress.update(done),
+    });
+  }
+  const seconds = (Date.now() - started) / 1000;
+  return {
+    images: dataset.images.length,
+    embeddedNow: result.embedded,
+    fromCache: dataset.images.length - missing.length,
+    failed,
+    imagesPerSecond: result.embedded > 0 ? result.embedded / seconds : null,
+    decodeMs: result.decodeMs,
+    inferMs: result.inferMs,
+    seconds,
+    bytesPerEmbedding: cache.bytesPerEmbedding(),
+  };
+}
+
+function metricsOf(set: { embeddings: Float32Array; labels: Int32Array }, dim: number, distance: DistanceName, options: RecipeOptions): MetricsSummary {
+  return retrievalMetrics(set.embeddings, dim, set.labels, { distance, queryCount: options.evalQueries, seed: options.split.seed });
+}
+
+function trainingInput(options: RecipeOptions): TrainingConfigInput {
+  const t = options.training;
+  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return {
+    ...defined({
+      maxEpochs: t.maxEpochs,
+      patience: t.patience,
+      learningRate: t.learningRate,
+      classesPerBatch: t.classesPerBatch,
+      imagesPerClass: t.imagesPerClass,
+      seed: options.split.seed,
+      validationQueries: options.evalQueries ?? null,
+    }),
+    loss: defined({ mining: t.mining, margin: t.margin, distance: t.distance }),
+  };
+}
+
+/**
+ * The whole recipe, headless: detect the layout, split the classes, embed (cached on disk),
+ * measure the frozen encoder, train the head, measure it again, export it.
+ */
+export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
+  const trainingConfigInput = trainingInput(options);
+  const problems = validateTrainingConfig(trainingConfigInput);
+  if (problems.length) throw new Error(`Invalid training settings:\n- ${problems.join('\n- ')}`);
+  const trainingConfig = resolveTrainingConfig(trainingConfigInput);
+
+  const backend = await useBackend(options.backend);
+  say(`tfjs backend: ${backend}`);
+
+  if (!existsSync(options.data)) throw new Error(`The dataset folder ${options.data} does not exist.`);
+  const dataset = await loadDataset(await listFolderFiles(options.data));
+  say(`Dataset: ${dataset.layout} layout, ${dataset.images.length} images of ${dataset.classNames.length} classes, ${dataset.problems.length} problems.`);
+  for (const problem of dataset.problems.slice(0, 20)) say(`  ${problem.path}: ${problem.message}`);
+  if (dataset.problems.length > 20) say(`  … and ${dataset.problems.length - 20} more (all in report.json)`);
+
+  const split = splitClasses(dataset.classNames.length, options.split);
+  const isTrainClass = new Set(split.trainClasses);
+  const trainRecords = dataset.images.filter((r) => isTrainClass.has(r.classId));
+  const validationRecords = dataset.images.filter((r) => !isTrainClass.has(r.classId));
+  say(`Split (${split.mode}, seed ${split.seed}): ${split.trainClasses.length} training classes (${trainRecords.length} images), ${split.validationClasses.length} validation classes (${validationRecords.length} images).`);
+
+  const encoder = await openEncoder(options.encoder);
+  const key = preprocessingKey(encoder.card, { cropToBox: options.cropToBox });
+  say(`Encoder: ${encoder.card.name} (${encoder.card.inputSize.width}x${encoder.card.inputSize.height} -> ${encoder.featureSize})`);
+  const cache = await DiskEmbeddingCache.open(options.cache, key, encoder.featureSize);
+  let embedding: RecipeReport['embedding'];
+  try {
+    embedding = await embedMissing(dataset, encoder, cache, options);
+  } finally {
+    encoder.dispose();
+  }
+
+  const dim = cache.dim;
+  const train = gather(trainRecords, cache);
+  const validation = gather(validationRecords, cache);
+  const distance = trainingConfig.loss.distance;
+  const baseline = metricsOf(validation, dim, distance, options);
+  say(`Baseline (frozen encoder) on ${validation.labels.length} validation images: R-Precision ${baseline.rPrecision.toFixed(4)} (macro ${baseline.rPrecisionMacro.toFixed(4)}), P@1 ${baseline.precisionAt1.toFixed(4)}, MAP@R ${baseline.mapAtR.toFixed(4)}`);
+
+  const trainer = new HeadTrainer({ config: trainingConfig, train, validation, dim });
+  const trainingStarted = Date.now();
+  say(`Training: up to ${trainingConfig.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainingConfig.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainingConfig.patience}.`);
+  const state = await trainer.fitAsync((r) => {
+    const elapsed = (Date.now() - trainingStarted) / 1000;
+    say(
+      `  epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}, val loss ${r.validationLoss.toFixed(4)}, R-Precision ${r.rPrecision.toFixed(4)}` +
+        `${r.isBest ? ' *' : ''} (${r.seconds.toFixed(2)}s; ${formatSeconds(elapsed)} so far)`,
+    );
+  });
+  const trainingSeconds = (Date.now() - trainingStarted) / 1000;
+  if (state.error) say(`Training stopped: ${state.error}`);
+  const tunedValidation = { embeddings: embedWithHead(trainer.head, validation.embeddings, dim), labels: validation.labels };
+  const tuned = metricsOf(tunedValidation, dim, distance, options);
+  say(`Tuned (best epoch ${state.bestEpoch}): R-Precision ${tuned.rPrecision.toFixed(4)} (macro ${tuned.rPrecisionMacro.toFixed(4)}), P@1 ${tuned.precisionAt1.toFixed(4)}, MAP@R ${tuned.mapAtR.toFixed(4)}`);
+
+  const { training: _training, ...recipeConfig } = options;
+  const report: RecipeReport = {
+    studioVersion: STUDIO_VERSION,
+    createdAt: new Date().toISOString(),
+    dataset: {
+      folder: options.data,
+      layout: dataset.layout,
+      images: dataset.images.length,
+      classes: dataset.classNames.length,
+      problems: dataset.problems,
+    },
+    split: {
+      ...split,
+      trainClassNames: split.trainClasses.map((c) => dataset.classNames[c]),
+      validationClassNames: split.validationClasses.map((c) => dataset.classNames[c]),
+      trainImages: train.labels.length,
+      validationImages: validation.labels.length,
+    },
+    encoder: { card: encoder.card, backend, preprocessingKey: key },
+    embedding,
+    config: { recipe: recipeConfig, training: trainingConfig },
+    baseline,
+    tuned,
+    training: {
+      epochs: state.epoch,
+      bestEpoch: state.bestEpoch,
+      stopReason: state.stopReason,
+      error: state.error,
+      seconds: trainingSeconds,
+      secondsPerEpoch: state.epoch > 0 ? trainingSeconds / state.epoch : 0,
+      history: state.history,
+    },
+    outputs: null,
+  };
+
+  if (options.writeOutputs !== false) {
+    await mkdir(options.out, { recursive: true });
+    const headFolder = path.join(options.out, 'head');
+    await writeHeadExport(headFolder, trainer.head, { dropout: trainingConfig.head.dropout, card: encoder.card });
+    const reportPath = path.join(options.out, 'report.json');
+    report.outputs = { report: reportPath, head: headFolder };
+    await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  trainer.dispose();
+  if (tf.memory().numTensors > 0) say(`(tfjs holds ${tf.memory().numTensors} tensors at the end)`);
+  return report;
+}
+
+export const STUDIO_VERSION = '0.1.0';

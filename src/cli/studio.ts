@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// Similarity Studio's command-line runner: the browser studio's pipeline, headless.
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { runRecipe, type RecipeOptions } from './runRecipe';
+import { runBenchmark } from './benchmark';
+import { say } from './progress';
+
+const HELP = `Similarity Studio runner
+
+Usage:
+  npm run studio -- run --data <folder> --encoder <model folder | catalog id> [options]
+  npm run studio -- bench [--data <folder>] [--encoder <model folder>] [options]
+
+Options:
+  --data <folder>          dataset folder (devkit, class folders or CSV layout)
+  --encoder <folder|id>    a TF.js model folder (model.json + weights) or a catalog id
+  --out <folder>           where report.json and head/ go (default: studio-out)
+  --cache <folder>         embedding cache (default: .studio-cache)
+  --backend wasm|cpu       tfjs backend (default: wasm)
+  --split seeded|numpy     class split: our seeded draw, or numpy's exact draw (default: seeded)
+  --seed <n>               split and training seed (default: 42)
+  --train-fraction <f>     share of classes that train (default: 0.5)
+  --crop                   crop each image to its bounding box (off, like the recipe)
+  --embed-batch <n>        images per encoder batch (default: 32)
+  --epochs <n>             maximum training epochs
+  --patience <n>           early-stopping patience in epochs
+  --mining hard|all|semi_hard
+  --margin <m>             triplet margin
+  --distance cosine|euclidean
+  --lr <x>                 learning rate
+  --classes-per-batch <P>  classes per training batch
+  --images-per-class <K>   images per class in a training batch
+  --eval-queries <n>       sample n validation queries (default: all, exact)
+  -h, --help               this text
+`;
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      data: { type: 'string' },
+      encoder: { type: 'string' },
+      out: { type: 'string' },
+      cache: { type: 'string' },
+      backend: { type: 'string' },
+      split: { type: 'string' },
+      seed: { type: 'string' },
+      'train-fraction': { type: 'string' },
+      crop: { type: 'boolean' },
+      'embed-batch': { type: 'string' },
+      epochs: { type: 'string' },
+      patience: { type: 'string' },
+      mining: { type: 'string' },
+      margin: { type: 'string' },
+      distance: { type: 'string' },
+      lr: { type: 'string' },
+      'classes-per-batch': { type: 'string' },
+      'images-per-class': { type: 'string' },
+      'eval-queries': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const number = (name: string, raw: string | undefined): number | undefined => {
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) throw new UsageError(`--${name} must be a number, got '${raw}'.`);
+    return value;
+  };
+  const options: RecipeOptions = {
+    data: values.data ? path.resolve(values.data) : '',
+    encoder: values.encoder ?? '',
+    out: path.resolve(values.out ?? 'studio-out'),
+    cache: path.resolve(values.cache ?? '.studio-cache'),
+    backend: (values.backend ?? 'wasm') as RecipeOptions['backend'],
+    split: { mode: (values.split ?? 'seeded') as 'seeded' | 'numpy', seed: number('seed', values.seed) ?? 42, trainFraction: number('train-fraction', values['train-fraction']) ?? 0.5 },
+    cropToBox: values.crop ?? false,
+    embedBatchSize: number('embed-batch', values['embed-batch']) ?? 32,
+    evalQueries: number('eval-queries', values['eval-queries']),
+    training: {
+      maxEpochs: number('epochs', values.epochs),
+      patience: number('patience', values.patience),
+      learningRate: number('lr', values.lr),
+      classesPerBatch: number('classes-per-batch', values['classes-per-batch']),
+      imagesPerClass: number('images-per-class', values['images-per-class']),
+      mining: values.mining as 'hard' | 'all' | 'semi_hard' | undefined,
+      margin: number('margin', values.margin),
+      distance: values.distance as 'cosine' | 'euclidean' | undefined,
+    },
+  };
+  if (!['wasm', 'cpu'].includes(options.backend)) throw new UsageError(`--backend must be wasm or cpu, got '${options.backend}'.`);
+  if (!['seeded', 'numpy'].includes(options.split.mode)) throw new UsageError(`--split must be seeded or numpy, got '${options.split.mode}'.`);
+
+  if (command === 'run') {
+    if (!options.data || !options.encoder) throw new UsageError('run needs --data <folder> and --encoder <model folder | catalog id>.');
+    const report = await runRecipe(options);
+    say(`Report written to ${path.join(options.out, 'report.json')}`);
+    say(
+      `R-Precision on never-seen classes: base ${report.baseline.rPrecision.toFixed(4)} -> tuned ${report.tuned.rPrecision.toFixed(4)}`,
+    );
+  } else if (command === 'bench') {
+    const result = await runBenchmark(options);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    throw new UsageError(`Unknown command '${command}'. Commands: run, bench.`);
+  }
+}
+
+class UsageError extends Error {}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`${error.message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  process.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (process.env.STUDIO_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  process.exit(1);
+});
