@@ -144,3 +144,49 @@ export async function serveModelAt(context: BrowserContext, modelJsonUrl: string
 export async function textOf(page: Page, testId: string): Promise<string> {
   return ((await page.getByTestId(testId).textContent()) ?? '').trim();
 }
+
+/** A URL no machine resolves; the tests serve ../shared/models under it. */
+export const TEST_MODEL_URL = 'https://models.studio.test/mobilenet-v1-0.25-128/model.json';
+export const TEST_MODEL = 'mobilenet-v1-0.25-128';
+
+/** Chooses the intercepted model URL and a backend in the Encoder panel. */
+export async function chooseTestEncoder(page: Page, backend: 'wasm' | 'webgpu' | 'webgl' | 'cpu' | 'auto' = 'wasm'): Promise<void> {
+  await page.getByTestId('encoder-url').fill(TEST_MODEL_URL);
+  await page.getByTestId('encoder-url-use').click();
+  await page.getByTestId('backend-select').selectOption(backend);
+}
+
+/** Clicks Embed and waits for the run to end; returns the result line's figures. */
+export async function embedAndWait(page: Page, timeoutMs = 240_000): Promise<{ embedded: number; cached: number; failed: number }> {
+  await page.getByTestId('embed-start').click();
+  const result = page.getByTestId('embed-result');
+  const error = page.getByTestId('embed-error');
+  await result.or(error).waitFor({ timeout: timeoutMs });
+  if (await error.isVisible()) throw new Error(`Embedding failed: ${await error.textContent()}`);
+  const attr = async (name: string) => Number(await result.getAttribute(name));
+  return { embedded: await attr('data-embedded'), cached: await attr('data-cached'), failed: await attr('data-failed') };
+}
+
+/** Every stored embedding, read straight from IndexedDB in the page: key -> vector. */
+export async function storedEmbeddings(page: Page): Promise<Record<string, number[]>> {
+  return page.evaluate(
+    () =>
+      new Promise<Record<string, number[]>>((resolve, reject) => {
+        const open = indexedDB.open('similarity-studio');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const store = db.transaction('embeddings', 'readonly').objectStore('embeddings');
+          const keys = store.getAllKeys();
+          const values = store.getAll();
+          values.onsuccess = () => {
+            const out: Record<string, number[]> = {};
+            (keys.result as string[]).forEach((k, i) => (out[k] = Array.from(new Float32Array(values.result[i] as ArrayBuffer))));
+            db.close();
+            resolve(out);
+          };
+          values.onerror = () => reject(values.error);
+        };
+      }),
+  );
+}
