@@ -276,7 +276,7 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   if (options.writeOutputs !== false) {
     await mkdir(options.out, { recursive: true });
     const headFolder = path.join(options.out, 'head');
-    await writeHeadExport(headFolder, trainer.head, { dropout: trainingConfig.head.dropout, card: encoder.card });
+    await writeHeadExport(headFolder, trainer.head, { dropout: trainingConfig.head.dropout, card: encoder.card, studioVersion: STUDIO_VERSION });
     const reportPath = path.join(options.out, 'report.json');
     report.outputs = { report: reportPath, head: headFolder };
     await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);

@@ -38,7 +38,7 @@ describe('head export', () => {
     const manifest = ex.tfjs.modelJson.weightsManifest[0];
     expect(manifest.paths).toEqual(['weights.bin']);
     const bin = ex.tfjs.weightsBin;
-    const decoded = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest.weights);
+    const decoded = tf.io.decodeWeights(bin.slice().buffer as ArrayBuffer, manifest.weights);
     expect(Array.from(decoded['fc_0.weight'].dataSync())).toEqual(Array.from(weights['fc_0.weight'].data));
     tf.dispose(decoded);
 

@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors } from '../../../src/core/export/safetensors';
+import { projectRoot, sharedPath } from '../../support/shared';
+
+const run = promisify(execFile);
+const TSX = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
+const STUDIO = path.join(projectRoot, 'src', 'cli', 'studio.ts');
+
+async function studio(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(TSX, [STUDIO, ...args], { cwd: projectRoot, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('the command-line runner, end to end', () => {
+  let work: string;
+  // Short but real training: enough epochs for the head to beat the frozen encoder.
+  const training = ['--epochs', '25', '--patience', '25'];
+
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(tmpdir(), 'studio-runner-'));
+  });
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('trains on stanford-cars-40 with MobileNetV1 0.25, beats the baseline on never-seen classes, and re-runs from the cache', async () => {
+    const args = [
+      'run',
+      '--data', sharedPath('data', 'stanford-cars-40'),
+      '--encoder', sharedPath('models', 'mobilenet-v1-0.25-128'),
+      '--cache', path.join(work, 'cache'),
+      ...training,
+    ];
+    const first = await studio([...args, '--out', path.join(work, 'first')]);
+    expect(first.code, first.stderr).toBe(0);
+    const report = JSON.parse(await readFile(path.join(work, 'first', 'report.json'), 'utf8'));
+    expect(report.dataset).toMatchObject({ layout: 'devkit', images: 1619, classes: 40 });
+    expect(report.split.trainClassNames).toHaveLength(20);
+    expect(report.split.validationClassNames).toHaveLength(20);
+    expect(report.split.trainClassNames.some((n: string) => report.split.validationClassNames.includes(n))).toBe(false);
+    expect(report.embedding.embeddedNow).toBe(1619);
+    expect(report.embedding.imagesPerSecond).toBeGreaterThan(0);
+    expect(report.training.epochs).toBeGreaterThan(0);
+    expect(report.training.secondsPerEpoch).toBeGreaterThan(0);
+    expect(report.training.history).toHaveLength(report.training.epochs);
+    for (const key of ['rPrecision', 'rPrecisionMacro', 'precisionAt1', 'mapAtR']) {
+      expect(report.tuned[key]).toBeGreaterThan(0);
+    }
+    expect(report.tuned.rPrecision).toBeGreaterThan(report.baseline.rPrecision);
+    expect(report.config.training.loss.mining).toBeDefined();
+
+    const head = path.join(work, 'first', 'head');
+    for (const file of ['model.safetensors', 'config.json', 'studio.json', 'tfjs/model.json', 'tfjs/weights.bin']) {
+      expect(existsSync(path.join(head, file)), file).toBe(true);
+    }
+    const { tensors } = decodeSafetensors(new Uint8Array(await readFile(path.join(head, 'model.safetensors'))));
+    expect(tensors['fc_0.weight'].shape).toEqual([256, 256]);
+    expect(tensors['gates_0'].shape).toEqual([256]);
+
+    const second = await studio([...args, '--out', path.join(work, 'second')]);
+    expect(second.code, second.stderr).toBe(0);
+    const again = JSON.parse(await readFile(path.join(work, 'second', 'report.json'), 'utf8'));
+    expect(again.embedding.embeddedNow).toBe(0);
+    expect(again.embedding.fromCache).toBe(1619);
+    expect(again.baseline.rPrecision).toBeCloseTo(report.baseline.rPrecision, 6);
+  });
+
+  it('refuses a folder with no recognised layout, naming the layouts it looked for', async () => {
+    const folder = path.join(work, 'not-a-dataset');
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, 'notes.txt'), 'hello');
+    const result = await studio(['run', '--data', folder, '--encoder', sharedPath('models', 'mobilenet-v1-0.25-128'), '--out', path.join(work, 'x')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/devkit/i);
+    expect(result.stderr).toMatch(/class folders|class-folders/i);
+    expect(result.stderr).toMatch(/csv/i);
+  });
+
+  it('refuses invalid training settings with the valid range', async () => {
+    const result = await studio([
+      'run', '--data', sharedPath('data', 'stanford-cars-40'), '--encoder', sharedPath('models', 'mobilenet-v1-0.25-128'),
+      '--lr', '0', '--out', path.join(work, 'y'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/learningRate must be > 0/);
+  });
+});
