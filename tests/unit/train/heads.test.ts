@@ -51,7 +51,7 @@ describe('SkipConnectionHead against the reference', () => {
     // (1e-7 on CPU, up to 1e-4 on WebGL), so the recipe's 1e-8 is passed explicitly.
     const { lr, betas, eps } = ref.adam;
     const adam = tf.train.adam(lr, betas[0], betas[1], eps);
-    adam.applyGradients(grads as tf.NamedVariableMap);
+    adam.applyGradients(grads as Parameters<typeof adam.applyGradients>[0]);
     const after = head.getWeights();
     let adamError = 0;
     for (const name of names) {
