@@ -1,0 +1,83 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface CurveSeries {
+  label: string;
+  /** One value per x (null = no point there). */
+  values: (number | null)[];
+  stroke: string;
+  /** Dashed line (e.g. a reference). */
+  dash?: number[];
+  /** Digits shown in the hover legend. */
+  digits?: number;
+}
+
+/**
+ * A line chart of per-epoch curves, drawn with uPlot (canvas; copes with many thousands of
+ * points). Hovering shows every series' value at that epoch in the legend. New data is
+ * pushed with `setData` (no new chart per epoch); a new chart is made only when the series
+ * themselves change. `data-points` tells tests how many epochs the chart holds.
+ */
+export function CurveChart(props: { title: string; x: number[]; series: CurveSeries[]; yLabel: string; testId: string; height?: number }) {
+  const { title, x, series, yLabel, testId, height = 220 } = props;
+  const box = useRef<HTMLDivElement>(null);
+  const chart = useRef<uPlot | null>(null);
+  const layout = series.map((s) => `${s.label}|${s.stroke}|${s.dash?.join(',') ?? ''}`).join(';') + `|${yLabel}|${height}`;
+  const data = [x, ...series.map((s) => s.values)] as uPlot.AlignedData;
+  const latest = useRef(data);
+  latest.current = data;
+
+  useEffect(() => {
+    const target = box.current;
+    if (!target) return;
+    const width = Math.max(280, target.clientWidth || 520);
+    const options: uPlot.Options = {
+      width,
+      height,
+      scales: { x: { time: false } },
+      cursor: { drag: { x: true, y: false } },
+      axes: [
+        { label: 'epoch', values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? String(t) : '')) },
+        { label: yLabel, size: 56 },
+      ],
+      series: [
+        { label: 'epoch', value: (_u, v) => (v == null ? '—' : String(v)) },
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.stroke,
+          width: 2,
+          dash: s.dash,
+          spanGaps: false,
+          points: { show: (u: uPlot) => (u.data[0]?.length ?? 0) < 60 },
+          value: (_u: uPlot, v: number | null) => (v == null ? '—' : v.toFixed(s.digits ?? 4)),
+        })),
+      ],
+    };
+    const u = new uPlot(options, latest.current, target);
+    chart.current = u;
+    const resize = new ResizeObserver(() => {
+      const w = Math.max(280, target.clientWidth);
+      if (w !== u.width) u.setSize({ width: w, height });
+    });
+    resize.observe(target);
+    return () => {
+      resize.disconnect();
+      u.destroy();
+      chart.current = null;
+    };
+    // the chart is rebuilt only when its series change; data goes through setData below
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [layout]);
+
+  useEffect(() => {
+    chart.current?.setData(latest.current);
+  });
+
+  return (
+    <figure className="curve-chart" data-testid={testId} data-points={x.length} data-series={series.length}>
+      <figcaption>{title}</figcaption>
+      <div ref={box} className="curve-chart-canvas" />
+    </figure>
+  );
+}

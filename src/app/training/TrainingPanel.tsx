@@ -1,0 +1,226 @@
+import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
+import type { ClassSplit } from '../../core/data/classSplit';
+import type { EncoderSummary } from '../../workers/embedProtocol';
+import { BACKEND_ORDER } from '../../workers/embedProtocol';
+import { newRunId } from '../../workers/trainClient';
+import type { TrainBackendChoice } from '../../workers/trainProtocol';
+import type { LoadedDataset } from '../dataset/useDatasetLoader';
+import { formatCount } from '../format';
+import { Panel, Stat } from '../shell/Panel';
+import { longTasks, type LongTaskStats } from './longTasks';
+import { RunCharts } from './RunCharts';
+import { RunHistoryPanel } from './RunHistoryPanel';
+import { runHistory } from './runHistoryStore';
+import { RunSummaryView } from './RunSummaryView';
+import { trainClient } from './trainClientInstance';
+import { trainingData } from './trainingInputs';
+import { TrainingSettingsForm } from './TrainingSettingsForm';
+import { defaultSettingsForm, parseSettings, type SettingsForm } from './trainingSettings';
+import { IDLE_RUN, isLive, trainRunReducer } from './trainRunState';
+import './training.css';
+
+export interface TrainingSectionProps {
+  loaded: LoadedDataset | null;
+  split: ClassSplit | null;
+  /** The encoder the embeddings were made with (known once an embedding job has run). */
+  encoder: EncoderSummary | null;
+  /** An embedding job is writing the cache now. */
+  embeddingRunning: boolean;
+}
+
+/** The Training panel (settings, controls, live charts, summary) and the Run history panel. */
+export function TrainingSection(props: TrainingSectionProps) {
+  const { loaded, split, encoder, embeddingRunning } = props;
+  const [form, setForm] = useState<SettingsForm>(defaultSettingsForm);
+  const [backend, setBackend] = useState<TrainBackendChoice>('auto');
+  const [view, dispatch] = useReducer(trainRunReducer, IDLE_RUN);
+  const [showErrors, setShowErrors] = useState(false);
+  const [historyVersion, setHistoryVersion] = useState(0);
+  const [tasks, setTasks] = useState<LongTaskStats>(() => ({ ...longTasks.stats }));
+  const parsed = useMemo(() => parseSettings(form), [form]);
+  const live = isLive(view);
+
+  useEffect(() => longTasks.subscribe(setTasks), []);
+
+  const blocked = !loaded
+    ? 'Drop a dataset first.'
+    : !split
+      ? 'The dataset needs at least two classes.'
+      : !encoder
+        ? 'Embed the dataset first: training reads the cached embeddings.'
+        : embeddingRunning
+          ? 'Wait for the embedding to finish.'
+          : null;
+
+  const start = useCallback(async () => {
+    setShowErrors(true);
+    if (parsed.errors.length || !loaded || !split || !encoder) return;
+    const runId = newRunId();
+    dispatch({ type: 'start', runId });
+    longTasks.start();
+    try {
+      const end = await trainClient.start(
+        {
+          type: 'start',
+          runId,
+          config: parsed.config,
+          data: trainingData(loaded.dataset, split, encoder),
+          backend,
+          about: {
+            datasetName: loaded.folderName,
+            encoderName: encoder.name,
+            split: { seed: split.seed, trainFraction: split.trainFraction, mode: split.mode },
+          },
+        },
+        (event) => {
+          dispatch({ type: 'event', event });
+          if (event.type === 'ready') setHistoryVersion((v) => v + 1);
+        },
+      );
+      if (end.type === 'error' && end.code === 'crashed') {
+        await (await runHistory()).markFailed(runId, end.message).catch(() => undefined);
+      }
+    } catch (e) {
+      dispatch({ type: 'client-error', message: e instanceof Error ? e.message : String(e) });
+    } finally {
+      longTasks.stop();
+      setHistoryVersion((v) => v + 1);
+    }
+  }, [parsed, loaded, split, encoder, backend]);
+
+  const pause = () => {
+    dispatch({ type: 'pause' });
+    trainClient.pause();
+  };
+  const resume = () => {
+    dispatch({ type: 'resume' });
+    trainClient.resume();
+  };
+  const stop = () => {
+    dispatch({ type: 'stop' });
+    trainClient.stop();
+  };
+
+  const lastEpoch = view.history[view.history.length - 1];
+  const maxEpochs = view.ready?.config.maxEpochs ?? 0;
+
+  return (
+    <>
+      <Panel
+        id="training"
+        title="Training"
+        status={
+          <span data-testid="train-stage" data-phase={view.phase}>
+            {view.stage}
+          </span>
+        }
+      >
+        <p className="hint">
+          Trains a small head on the cached embeddings of the training classes, in a background worker, and measures it every
+          epoch on the validation classes — classes it never sees while training.
+        </p>
+        <TrainingSettingsForm form={form} onForm={setForm} fieldErrors={parsed.fieldErrors} disabled={live} />
+        <div className="row">
+          <label>
+            Backend{' '}
+            <select
+              value={backend}
+              disabled={live}
+              data-testid="train-backend"
+              onChange={(e) => setBackend(e.target.value as TrainBackendChoice)}
+            >
+              <option value="auto">auto (GPU if real, else WASM)</option>
+              {BACKEND_ORDER.map((b) => (
+                <option key={b} value={b}>
+                  {b}
+                </option>
+              ))}
+            </select>
+          </label>
+          {!live && (
+            <button
+              type="button"
+              className="primary"
+              data-testid="train-start"
+              disabled={blocked !== null}
+              onClick={() => void start()}
+            >
+              Train
+            </button>
+          )}
+          {(view.phase === 'running' || view.phase === 'starting') && (
+            <button type="button" data-testid="train-pause" onClick={pause}>
+              Pause
+            </button>
+          )}
+          {(view.phase === 'paused' || view.phase === 'pausing') && (
+            <button type="button" data-testid="train-resume" onClick={resume}>
+              Resume
+            </button>
+          )}
+          {live && (
+            <button type="button" data-testid="train-stop" disabled={view.phase === 'stopping'} onClick={stop}>
+              Stop
+            </button>
+          )}
+          {blocked && !live && <span className="hint">{blocked}</span>}
+        </div>
+
+        {showErrors && parsed.errors.length > 0 && !live && (
+          <div className="error" role="alert" data-testid="train-settings-error">
+            Fix these settings first:
+            <ul>
+              {parsed.errors.map((m) => (
+                <li key={m}>{m}</li>
+              ))}
+            </ul>
+          </div>
+        )}
+
+        {view.error && (
+          <p className="error" role="alert" data-testid="train-error" data-code={view.error.code}>
+            {view.error.message}
+          </p>
+        )}
+
+        {view.ready && (
+          <dl className="stats" data-testid="train-ready">
+            <Stat label="Backend" value={view.ready.backend} testId="train-backend-used" />
+            <Stat label="Training" value={`${formatCount(view.ready.trainImages)} images · ${view.ready.trainClasses} classes`} />
+            <Stat
+              label="Validation"
+              value={`${formatCount(view.ready.validationImages)} images · ${view.ready.validationClasses} classes`}
+            />
+            <Stat label="Batches per epoch" value={view.ready.stepsPerEpoch} />
+            <Stat label="Epoch" value={`${lastEpoch?.epoch ?? 0} / ${maxEpochs}`} testId="train-epoch" />
+            <Stat label="Seconds per epoch" value={lastEpoch ? lastEpoch.seconds.toFixed(2) : '—'} testId="train-seconds" />
+            <Stat label="Best epoch" value={view.bestEpoch || '—'} testId="train-best-epoch" />
+            {view.ready.missing > 0 && <Stat label="Not embedded (left out)" value={formatCount(view.ready.missing)} />}
+          </dl>
+        )}
+
+        {(view.ready || view.history.length > 0) && (
+          <RunCharts history={view.history} baseline={view.ready?.baseline ?? null} testId="train-chart" />
+        )}
+
+        {view.summary && <RunSummaryView summary={view.summary} testId="train-summary" />}
+
+        {tasks.since > 0 && (
+          <p
+            className="hint diagnostics"
+            data-testid="train-longtasks"
+            data-count={tasks.count}
+            data-longest={Math.round(tasks.longestMs)}
+            data-supported={tasks.supported}
+          >
+            Main thread {tasks.observing ? 'while training' : 'during the last run'}:{' '}
+            {tasks.supported
+              ? `${tasks.count} long task${tasks.count === 1 ? '' : 's'} over 50 ms${tasks.count ? `, longest ${Math.round(tasks.longestMs)} ms` : ''}.`
+              : 'this browser cannot measure long tasks.'}
+          </p>
+        )}
+      </Panel>
+      <RunHistoryPanel refreshKey={historyVersion} activeRunId={view.runId && live ? view.runId : null} />
+    </>
+  );
+}
