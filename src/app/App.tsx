@@ -13,6 +13,7 @@ import { embedJobReducer, IDLE_JOB } from './embedding/embedJobState';
 import { EmbeddingPanel, type EmbedSettings } from './embedding/EmbeddingPanel';
 import { DEFAULT_ENCODER, encoderSource, type EncoderChoice } from './encoder/encoderChoice';
 import { EncoderPanel, type BackendView } from './encoder/EncoderPanel';
+import { TrainingSection } from './training/TrainingPanel';
 
 const NO_BACKENDS: BackendView = { statuses: null, timings: [], measuring: false, running: null, error: null };
 
@@ -155,6 +156,7 @@ export function App() {
           onCancel={() => abort.current?.abort()}
         />
         <CachePanel refreshKey={cacheVersion} />
+        <TrainingSection loaded={loaded} split={split} encoder={loadedEncoder} embeddingRunning={job.phase === 'running'} />
       </main>
     </div>
   );
