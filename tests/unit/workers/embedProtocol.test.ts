@@ -5,6 +5,7 @@ import {
   requestProblem,
   TERMINAL_EVENT,
   type EmbedEvent,
+  type EmbedOptions,
   type EmbedRequest,
 } from '../../../src/workers/embedProtocol';
 
@@ -28,7 +29,7 @@ class FakeWorker implements WorkerLike {
 }
 
 const encoder = { kind: 'url', url: 'https://example.test/model.json' } as const;
-const options = { backend: 'wasm', batchSize: 8, cropToBox: false, validationClasses: [1] } as const;
+const options: EmbedOptions = { backend: 'wasm', batchSize: 8, cropToBox: false, validationClasses: [1] };
 
 describe('embed worker protocol', () => {
   it('validates requests and lists what is valid when one is not', () => {
