@@ -1,0 +1,155 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../src/core/train/randomSource';
+import type { RunRecord, RunWeights } from '../../../src/storage/runHistory';
+import type { TrainEvent, TrainRequest } from '../../../src/workers/trainProtocol';
+import { TrainSession, type EmbeddingLookup } from '../../../src/workers/trainSession';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const DIM = 8;
+
+/** `classes` classes of `perClass` images; identity `c<class>/<i>`, vectors clustered per class. */
+function dataset(classes: number, perClass: number, firstClass: number) {
+  const random = seededRandom(firstClass + 1);
+  const identities: string[] = [];
+  const labels: number[] = [];
+  const vectors = new Map<string, Float32Array>();
+  for (let c = firstClass; c < firstClass + classes; c++) {
+    const centre = Array.from({ length: DIM }, () => random.nextFloat() * 2 - 1);
+    for (let i = 0; i < perClass; i++) {
+      const id = `c${c}/${i}`;
+      identities.push(id);
+      labels.push(c);
+      vectors.set(id, Float32Array.from(centre, (x) => x + 0.8 * (random.nextFloat() - 0.5)));
+    }
+  }
+  return { images: { identities, labels: Int32Array.from(labels) }, vectors };
+}
+
+function setup(opts: { trainClasses?: number; validationClasses?: number; config?: Record<string, unknown>; poison?: boolean } = {}) {
+  const train = dataset(opts.trainClasses ?? 6, 6, 0);
+  const validation = dataset(opts.validationClasses ?? 4, 6, 100);
+  const vectors = new Map([...train.vectors, ...validation.vectors]);
+  if (opts.poison) vectors.get('c0/0')!.fill(NaN);
+  const events: TrainEvent[] = [];
+  const saved: { run: RunRecord; weights?: RunWeights }[] = [];
+  const request: Extract<TrainRequest, { type: 'start' }> = {
+    type: 'start',
+    runId: 'run-1',
+    config: { classesPerBatch: 4, imagesPerClass: 4, maxEpochs: 4, patience: 50, learningRate: 0.01, ...opts.config },
+    backend: 'cpu',
+    about: { datasetName: 'toy', encoderName: 'toy encoder', split: { seed: 1, trainFraction: 0.5, mode: 'seeded' } },
+    data: { preprocessingKey: 'key', featureSize: DIM, train: train.images, validation: validation.images },
+  };
+  let session!: TrainSession;
+  const onEvent: ((e: TrainEvent) => void)[] = [];
+  session = new TrainSession(request, {
+    post: (e) => {
+      events.push(structuredClone(e));
+      for (const f of onEvent) f(e);
+    },
+    chooseBackend: async () => 'cpu',
+    readEmbeddings: async (_key, dim, identities): Promise<EmbeddingLookup> => {
+      const found: number[] = [];
+      const missing: number[] = [];
+      identities.forEach((id, i) => (vectors.has(id) ? found : missing).push(i));
+      const out = new Float32Array(found.length * dim);
+      found.forEach((i, j) => out.set(vectors.get(identities[i])!, j * dim));
+      return { found: Int32Array.from(found), vectors: out, missing };
+    },
+    store: { save: async (run, weights) => void saved.push(structuredClone({ run, weights })) },
+  });
+  return { session, events, saved, onEvent };
+}
+
+describe('TrainSession', () => {
+  it('posts ready, one report per epoch and done; saves the run after every epoch with its best weights', async () => {
+    const { session, events, saved } = setup();
+    await session.run();
+    const types = events.map((e) => e.type).filter((t) => t !== 'loading');
+    expect(types).toEqual(['ready', 'epoch', 'epoch', 'epoch', 'epoch', 'done']);
+    const ready = events.find((e) => e.type === 'ready')!;
+    expect(ready).toMatchObject({ backend: 'cpu', trainImages: 36, trainClasses: 6, validationImages: 24, validationClasses: 4, missing: 0 });
+    // one save when ready, one per epoch, one at the end
+    expect(saved).toHaveLength(6);
+    expect(saved.slice(1, 5).map((s) => s.run.history.length)).toEqual([1, 2, 3, 4]);
+    expect(saved.slice(1, 5).every((s) => s.run.status === 'running')).toBe(true);
+    const last = saved[saved.length - 1].run;
+    expect(last).toMatchObject({ status: 'finished', stopReason: 'max-epochs' });
+    expect(last.summary).toMatchObject({ epochsRun: 4, stopReason: 'max-epochs' });
+    expect(last.summary!.tuned).not.toBeNull();
+    const weightSaves = saved.filter((s) => s.weights);
+    expect(weightSaves.length).toBeGreaterThan(0);
+    expect(weightSaves[weightSaves.length - 1].weights!.epoch).toBe(last.bestEpoch);
+    expect(Object.keys(weightSaves[0].weights!.weights).length).toBeGreaterThan(0);
+  });
+
+  it('pauses between epochs, resumes, and stop keeps the best epoch', async () => {
+    const { session, events, onEvent } = setup({ config: { maxEpochs: 50 } });
+    let resumed = false;
+    onEvent.push((e) => {
+      if (e.type === 'epoch' && e.report.epoch === 1) session.pause();
+      if (e.type === 'paused') {
+        setTimeout(() => {
+          resumed = true;
+          session.resume();
+        }, 30);
+      }
+      if (e.type === 'epoch' && e.report.epoch === 3) session.stop();
+    });
+    await session.run();
+    const types = events.map((e) => e.type).filter((t) => t !== 'loading');
+    expect(types).toEqual(['ready', 'epoch', 'paused', 'resumed', 'epoch', 'epoch', 'done']);
+    expect(resumed).toBe(true);
+    const done = events[events.length - 1];
+    expect(done.type === 'done' && done.summary).toMatchObject({ stopReason: 'stopped', epochsRun: 3 });
+  });
+
+  it('stops at once when stopped while paused', async () => {
+    const { session, events, onEvent } = setup({ config: { maxEpochs: 50 } });
+    onEvent.push((e) => {
+      if (e.type === 'epoch') session.pause();
+      if (e.type === 'paused') setTimeout(() => session.stop(), 10);
+    });
+    await session.run();
+    const done = events[events.length - 1];
+    expect(done.type === 'done' && done.summary).toMatchObject({ stopReason: 'stopped', epochsRun: 1 });
+  });
+
+  it('reports a non-finite loss clearly and keeps the run up to its last finished epoch', async () => {
+    const { session, events, saved } = setup({ poison: true });
+    await session.run();
+    const done = events[events.length - 1];
+    expect(done.type).toBe('done');
+    if (done.type !== 'done') return;
+    expect(done.summary.stopReason).toBe('non-finite-loss');
+    expect(done.summary.error).toMatch(/loss became NaN.*lower learningRate/);
+    const last = saved[saved.length - 1].run;
+    expect(last.status).toBe('failed');
+    expect(last.history.every((r) => Number.isFinite(r.trainLoss))).toBe(true);
+  });
+
+  it('refuses fewer than two training classes and no validation classes with the engine message', async () => {
+    const one = setup({ trainClasses: 1 });
+    await one.session.run();
+    expect(one.events[one.events.length - 1]).toMatchObject({ type: 'error', code: 'data', epochsKept: 0 });
+    expect((one.events[one.events.length - 1] as { message: string }).message).toMatch(/at least 2 classes/);
+    expect(one.saved).toHaveLength(0);
+
+    const none = setup({ validationClasses: 0 });
+    await none.session.run();
+    expect(none.events[none.events.length - 1]).toMatchObject({ type: 'error', code: 'data' });
+    expect((none.events[none.events.length - 1] as { message: string }).message).toMatch(/No validation classes/);
+  });
+
+  it('refuses invalid settings before starting, naming the valid range', async () => {
+    const { session, events } = setup({ config: { patience: 0 } });
+    await session.run();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'error', code: 'input' });
+    expect((events[0] as { message: string }).message).toMatch(/patience must be an integer ≥ 1/);
+  });
+});
