@@ -34,7 +34,7 @@ describe('the command-line runner, end to end', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('trains on stanford-cars-40 with MobileNetV1 0.25, beats the baseline on never-seen classes, and re-runs from the cache', async () => {
+  it('trains on stanford-cars-40 with MobileNetV1 0.25, beats the baseline on never-seen classes, and re-runs from the cache', { timeout: 900_000 }, async () => {
     const args = [
       'run',
       '--data', sharedPath('data', 'stanford-cars-40'),
