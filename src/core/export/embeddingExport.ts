@@ -1,4 +1,5 @@
-import { concatBytes, utf8Encode } from './text';
+import { encodeUtf8 } from '../textCodec';
+import { concatBytes } from './bytes';
 
 /** What each exported point carries besides its vector. */
 export interface EmbeddingItem {
@@ -68,7 +69,7 @@ export function* qdrantPointsChunks(
   const chunkRows = Math.max(1, opts.chunkRows ?? 256);
   const json = opts.format === 'json';
   const idStart = opts.idStart ?? 0;
-  if (json) yield utf8Encode('{"points":[\n');
+  if (json) yield encodeUtf8('{"points":[\n');
   for (let start = 0; start < n; start += chunkRows) {
     const end = Math.min(n, start + chunkRows);
     const lines: string[] = [];
@@ -78,9 +79,9 @@ export function* qdrantPointsChunks(
       const line = `{"id":${idStart + i},"vector":[${rowText(embeddings, dim, i, ',', fmt)}],"payload":${payload}}`;
       lines.push(json && i < n - 1 ? line + ',' : line);
     }
-    yield utf8Encode(lines.join('\n') + '\n');
+    yield encodeUtf8(lines.join('\n') + '\n');
   }
-  if (json) yield utf8Encode(']}\n');
+  if (json) yield encodeUtf8(']}\n');
 }
 
 /** All Qdrant points in one byte array (JSONL by default). */
@@ -106,7 +107,7 @@ export function* projectorVectorsChunks(
     const end = Math.min(n, start + chunkRows);
     const lines: string[] = [];
     for (let i = start; i < end; i++) lines.push(rowText(embeddings, dim, i, '\t', fmt));
-    yield utf8Encode(lines.join('\n') + '\n');
+    yield encodeUtf8(lines.join('\n') + '\n');
   }
 }
 
@@ -132,6 +133,6 @@ export function projectorTsv(
   check(embeddings, dim, items.length);
   return {
     vectorsTsv: concatBytes([...projectorVectorsChunks(embeddings, dim, opts)]),
-    metadataTsv: utf8Encode(projectorMetadataTsv(items)),
+    metadataTsv: encodeUtf8(projectorMetadataTsv(items)),
   };
 }

@@ -1,10 +1,11 @@
+import { encodeUtf8, decodeUtf8 } from '../textCodec';
 import {
   decodeSafetensors,
   encodeSafetensors,
   SafetensorsError,
   type F32Tensor,
 } from './safetensors';
-import { bytesToFloat32LE, concatBytes, float32ToBytesLE, utf8Decode, utf8Encode } from './text';
+import { bytesToFloat32LE, concatBytes, float32ToBytesLE } from './bytes';
 
 /** Head parameters under the PyTorch (quaterion-models) names: `gates_0`, `fc_0.weight` [out, in], `fc_0.bias`. */
 export type NamedWeights = Record<string, F32Tensor>;
@@ -197,7 +198,7 @@ export function exportHead(weights: NamedWeights, opts: HeadExportOptions): Head
     ],
     userDefinedMetadata: card,
   };
-  const json = (o: unknown) => utf8Encode(JSON.stringify(o, null, 2) + '\n');
+  const json = (o: unknown) => encodeUtf8(JSON.stringify(o, null, 2) + '\n');
   return {
     safetensors,
     config,
@@ -235,7 +236,7 @@ function findFile(files: Record<string, HeadFileContent>, test: (base: string) =
 
 function asJson(name: string, v: HeadFileContent): unknown {
   if (typeof v === 'string' || v instanceof Uint8Array) {
-    const text = typeof v === 'string' ? v : utf8Decode(v);
+    const text = typeof v === 'string' ? v : decodeUtf8(v);
     try {
       return JSON.parse(text);
     } catch (e) {

@@ -1,4 +1,5 @@
-import { bytesToFloat32LE, float32ToBytesLE, utf8Decode, utf8Encode } from './text';
+import { encodeUtf8, decodeUtf8 } from '../textCodec';
+import { bytesToFloat32LE, float32ToBytesLE } from './bytes';
 
 /** A float32 tensor in C (row-major) order. */
 export interface F32Tensor {
@@ -65,7 +66,7 @@ export function encodeSafetensors(
     header[name] = { dtype: 'F32', shape: [...shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  const json = utf8Encode(JSON.stringify(header));
+  const json = encodeUtf8(JSON.stringify(header));
   const headerLen = Math.ceil(json.length / 8) * 8;
   const out = new Uint8Array(8 + headerLen + offset);
   const view = new DataView(out.buffer);
@@ -101,7 +102,7 @@ export function decodeSafetensors(bytes: Uint8Array): {
   const headerLen = Number(big);
   let header: unknown;
   try {
-    header = JSON.parse(utf8Decode(bytes.subarray(8, 8 + headerLen)));
+    header = JSON.parse(decodeUtf8(bytes.subarray(8, 8 + headerLen), { strict: true }));
   } catch (e) {
     throw new SafetensorsError(`Safetensors header is not valid UTF-8 JSON: ${(e as Error).message}`);
   }

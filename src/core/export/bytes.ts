@@ -1,21 +1,3 @@
-// The platform's UTF-8 codecs (browser, worker and Node all have them); declared here
-// because src/core compiles against ES2022 only, without DOM or Node typings.
-declare const TextEncoder: { new (): { encode(s: string): Uint8Array } };
-declare const TextDecoder: {
-  new (label?: string, opts?: { fatal?: boolean }): { decode(b: Uint8Array): string };
-};
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-export function utf8Encode(s: string): Uint8Array {
-  return encoder.encode(s);
-}
-
-export function utf8Decode(b: Uint8Array): string {
-  return decoder.decode(b);
-}
-
 /** Concatenates byte chunks into one array. */
 export function concatBytes(chunks: Uint8Array[]): Uint8Array {
   let total = 0;
