@@ -1,14 +1,13 @@
 import { encodeUtf8, decodeUtf8 } from '../textCodec';
+import type { NamedWeights } from '../train/heads';
 import {
   decodeSafetensors,
   encodeSafetensors,
   SafetensorsError,
-  type F32Tensor,
 } from './safetensors';
 import { bytesToFloat32LE, concatBytes, float32ToBytesLE } from './bytes';
 
-/** Head parameters under the PyTorch (quaterion-models) names: `gates_0`, `fc_0.weight` [out, in], `fc_0.bias`. */
-export type NamedWeights = Record<string, F32Tensor>;
+export type { NamedWeights };
 
 /**
  * Keyword arguments of quaterion-models' `SkipConnectionHead.__init__`, exactly what its
