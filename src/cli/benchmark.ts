@@ -8,11 +8,8 @@ import { runRecipe, type RecipeOptions } from './runRecipe';
 import { sharedPath } from './sharedFolder';
 import { say } from './progress';
 import { loadDataset } from '../core/data/loadDataset';
-import { modelFolderFiles } from './nodeModelSource';
-import { findModelJson, readModelJson } from '../core/encoder/filesIOHandler';
-import { inferModelCard } from '../core/encoder/inferModelCard';
-import { loadEncoder } from '../core/encoder/loadEncoder';
 import { useBackend } from './tfBackend';
+import { openEncoder } from './nodeModelSource';
 
 /** How many images the bare-encoder and decode-only measurements use. */
 const SAMPLE_IMAGES = 128;
@@ -25,9 +22,8 @@ async function measureStages(options: RecipeOptions) {
   await useBackend(options.backend);
   const dataset = await loadDataset(await listFolderFiles(options.data));
   const files = dataset.images.slice(0, SAMPLE_IMAGES).map((r) => r.file);
-  const modelFiles = await modelFolderFiles(options.encoder);
-  const card = inferModelCard(await readModelJson(findModelJson(modelFiles)!));
-  const encoder = await loadEncoder(card, modelFiles);
+  const encoder = await openEncoder(options.encoder);
+  const card = encoder.card;
   const decoder = new NodeImageDecoder();
   const spec = { ...encoder.inputSize, resize: card.resize ?? 'squash' } as const;
 

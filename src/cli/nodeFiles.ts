@@ -57,3 +57,9 @@ export async function listFolderFiles(dir: string): Promise<DatasetFile[]> {
   out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return out;
 }
+
+/** One file on disk as a DatasetFile (for decoding single images in the CLI and tests). */
+export async function diskDatasetFile(absolutePath: string, relativePath = path.basename(absolutePath)): Promise<DatasetFile> {
+  const info = await stat(absolutePath);
+  return diskFile(absolutePath, relativePath, info.size, info.mtimeMs);
+}

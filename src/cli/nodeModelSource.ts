@@ -1,50 +1,20 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
 import type { DatasetFile } from '../core/data/datasetFile';
-import { filesIOHandler } from '../core/encoder/filesIOHandler';
+import { catalogCard } from '../core/encoder/catalog';
+import { filesIOHandler, findModelJson, readModelJson } from '../core/encoder/filesIOHandler';
+import { inferModelCard } from '../core/encoder/inferModelCard';
+import { loadEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
+import { listFolderFiles } from './nodeFiles';
 
-/** A file on disk as a DatasetFile; `relPath` is its '/'-separated path inside the folder. */
-function diskFile(absPath: string, relPath: string, size: number, lastModified: number): DatasetFile {
-  return {
-    path: relPath,
-    size,
-    lastModified,
-    arrayBuffer: async () => {
-      const buf = await readFile(absPath);
-      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-    },
-  };
-}
-
-/**
- * The files of a model folder on disk (model.json, weight shards, labels…), as the
- * browser would see the same folder dropped. Walks at most `maxDepth` levels: model
- * folders are flat. Hidden files are skipped.
- */
-export async function modelFolderFiles(dir: string, maxDepth = 2): Promise<DatasetFile[]> {
-  const root = path.resolve(dir);
-  const out: DatasetFile[] = [];
-  const walk = async (abs: string, rel: string, depth: number) => {
-    const entries = await readdir(abs, { withFileTypes: true });
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const childAbs = path.join(abs, e.name);
-      const childRel = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) {
-        if (depth < maxDepth) await walk(childAbs, childRel, depth + 1);
-      } else if (e.isFile()) {
-        const s = await stat(childAbs);
-        out.push(diskFile(childAbs, childRel, s.size, s.mtimeMs));
-      }
-    }
-  };
+/** The files of a model folder on disk (model.json, weight shards …), as the browser sees it dropped. */
+export async function modelFolderFiles(dir: string): Promise<DatasetFile[]> {
   try {
-    await walk(root, '', 0);
+    return await listFolderFiles(dir);
   } catch (e) {
-    throw new Error(`Cannot read the model folder ${root}: ${(e as Error).message}`);
+    throw new Error(`Cannot read the model folder ${path.resolve(dir)}: ${(e as Error).message}`);
   }
-  return out;
 }
 
 /** A model folder on disk as a tfjs IOHandler (model.json + the shards it names). */
@@ -52,8 +22,19 @@ export async function modelFolderIOHandler(dir: string): Promise<tf.io.IOHandler
   return filesIOHandler(await modelFolderFiles(dir));
 }
 
-/** Reads a file on disk as a DatasetFile (for decoding single images in the CLI and tests). */
-export async function diskDatasetFile(absPath: string, relPath = path.basename(absPath)): Promise<DatasetFile> {
-  const s = await stat(absPath);
-  return diskFile(absPath, relPath, s.size, s.mtimeMs);
+/**
+ * The runner's --encoder: a TF.js model folder on disk (its card inferred from model.json,
+ * like a folder dropped on the studio) or the id of a catalog entry (downloaded from its URL).
+ */
+export async function openEncoder(spec: string): Promise<ImageEncoder> {
+  if (existsSync(spec) && statSync(spec).isDirectory()) {
+    const files = await modelFolderFiles(spec);
+    const modelJsonFile = findModelJson(files);
+    if (!modelJsonFile) throw new Error(`No model.json in the model folder ${path.resolve(spec)}.`);
+    const card = inferModelCard(await readModelJson(modelJsonFile), { id: `local-${path.basename(path.resolve(spec))}` });
+    return loadEncoder(card, files);
+  }
+  const card = catalogCard(spec);
+  if (!card.url) throw new Error(`Catalog encoder "${spec}" has no URL.`);
+  return loadEncoder(card, card.url);
 }

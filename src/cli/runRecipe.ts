@@ -1,15 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { splitClasses, type ClassSplit, type ClassSplitMode } from '../core/data/classSplit';
 import type { Dataset, ImageRecord } from '../core/data/dataset';
 import { imageIdentity, loadDataset } from '../core/data/loadDataset';
-import { catalogCard } from '../core/encoder/catalog';
 import { embedImages } from '../core/encoder/embedImages';
-import { findModelJson, readModelJson } from '../core/encoder/filesIOHandler';
-import { inferModelCard } from '../core/encoder/inferModelCard';
-import { loadEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
+import type { ImageEncoder } from '../core/encoder/loadEncoder';
 import { preprocessingKey, type ModelCard } from '../core/encoder/modelCard';
 import { retrievalMetrics, type RetrievalMetrics } from '../core/eval/retrievalMetrics';
 import {
@@ -27,7 +24,7 @@ import { DiskEmbeddingCache } from './diskEmbeddingCache';
 import { writeHeadExport } from './headFiles';
 import { listFolderFiles } from './nodeFiles';
 import { NodeImageDecoder } from './nodeImageDecoder';
-import { modelFolderFiles } from './nodeModelSource';
+import { openEncoder } from './nodeModelSource';
 import { formatSeconds, say, TerminalProgress } from './progress';
 import { useBackend, type NodeBackend } from './tfBackend';
 
@@ -89,20 +86,6 @@ export interface RecipeReport {
     history: EpochReport[];
   };
   outputs: { report: string; head: string } | null;
-}
-
-/** Resolves --encoder: a model folder on disk (card inferred from its model.json) or a catalog id. */
-async function openEncoder(spec: string): Promise<ImageEncoder> {
-  if (existsSync(spec) && statSync(spec).isDirectory()) {
-    const files = await modelFolderFiles(spec);
-    const modelJsonFile = findModelJson(files);
-    if (!modelJsonFile) throw new Error(`No model.json in the model folder ${path.resolve(spec)}.`);
-    const card = inferModelCard(await readModelJson(modelJsonFile), { id: `local-${path.basename(path.resolve(spec))}` });
-    return loadEncoder(card, files);
-  }
-  const card = catalogCard(spec);
-  if (!card.url) throw new Error(`Catalog encoder "${spec}" has no URL.`);
-  return loadEncoder(card, card.url);
 }
 
 /** Rows of the cache for these records, in order, as one matrix plus labels. */
