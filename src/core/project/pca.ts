@@ -1,0 +1,227 @@
+/**
+ * Principal component analysis for the embedding map: the top `components` directions of
+ * the (centred) data, by randomised subspace iteration — it never forms the dim x dim
+ * covariance, so 8,000 x 1,280 embeddings project in well under a second. Each iteration
+ * is two passes over the data (X·Q, then Xᵀ·(X·Q)) with a block of `components +
+ * oversample` vectors; a Rayleigh–Ritz step (Jacobi eigen-solve of the small block matrix)
+ * then gives the components, ordered by variance, with a fixed sign.
+ */
+import { mulberry32 } from '../eval/retrievalMetrics';
+
+export interface PcaOptions {
+  /** Output dimensions. Default 2. */
+  components?: number;
+  /** Subspace iterations (more = closer to the exact eigenvectors). Default 6. */
+  iterations?: number;
+  /** Extra block vectors beyond `components` (faster convergence). Default 8. */
+  oversample?: number;
+  /** Seed of the random start block. Default 0. */
+  seed?: number;
+  /** L2-normalise each row first (the geometry a cosine distance sees). Default false. */
+  normalise?: boolean;
+}
+
+export interface PcaResult {
+  /** n x components, row-major: each row's coordinates along the components. */
+  coords: Float32Array;
+  /** components x dim, row-major, unit length, ordered by variance (descending). */
+  components: Float32Array;
+  /** Mean row (of the normalised rows when `normalise`). */
+  mean: Float32Array;
+  /** Variance along each component (sample variance, n - 1). */
+  variance: Float64Array;
+  /** Share of the total variance each component explains. */
+  explainedRatio: Float64Array;
+}
+
+export function pca(data: Float32Array, dim: number, opts: PcaOptions = {}): PcaResult {
+  if (!Number.isInteger(dim) || dim <= 0) throw new Error(`pca: bad dim ${dim}`);
+  if (data.length % dim !== 0) throw new Error(`pca: ${data.length} values are not rows of ${dim}`);
+  const n = data.length / dim;
+  const k = opts.components ?? 2;
+  if (!Number.isInteger(k) || k < 1 || k > dim) throw new Error(`pca: components must be an integer in 1..${dim}, got ${k}`);
+  if (n < 2) throw new Error(`pca: needs at least 2 rows, got ${n}`);
+  const iterations = opts.iterations ?? 6;
+  const l = Math.min(dim, k + (opts.oversample ?? 8));
+
+  const x = opts.normalise ? normalisedRows(data, dim) : data;
+  const mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let d = 0, o = i * dim; d < dim; d++) mean[d] += x[o + d];
+  for (let d = 0; d < dim; d++) mean[d] /= n;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    for (let d = 0, o = i * dim; d < dim; d++) {
+      const t = x[o + d] - mean[d];
+      total += t * t;
+    }
+  }
+  total /= n - 1;
+
+  // Q: dim x l, orthonormal columns (stored row-major: q[d * l + j]).
+  const rand = mulberry32(opts.seed ?? 0);
+  let q = new Float64Array(dim * l);
+  for (let i = 0; i < q.length; i++) q[i] = rand() - 0.5;
+  orthonormalise(q, dim, l);
+  const y = new Float64Array(n * l);
+  for (let it = 0; it < iterations; it++) {
+    times(x, mean, n, dim, q, l, y);
+    q = timesTransposed(x, mean, n, dim, y, l);
+    orthonormalise(q, dim, l);
+  }
+  times(x, mean, n, dim, q, l, y);
+  // B = Yᵀ Y / (n - 1): the covariance restricted to span(Q).
+  const b = new Float64Array(l * l);
+  for (let i = 0; i < n; i++) {
+    const o = i * l;
+    for (let a = 0; a < l; a++) {
+      const ya = y[o + a];
+      for (let c = a; c < l; c++) b[a * l + c] += ya * y[o + c];
+    }
+  }
+  for (let a = 0; a < l; a++) {
+    for (let c = a; c < l; c++) {
+      b[a * l + c] /= n - 1;
+      b[c * l + a] = b[a * l + c];
+    }
+  }
+  const { values, vectors } = jacobiEigen(b, l);
+  const order = Array.from({ length: l }, (_, i) => i).sort((a, c) => values[c] - values[a]);
+
+  const components = new Float32Array(k * dim);
+  const coords = new Float32Array(n * k);
+  const variance = new Float64Array(k);
+  const explainedRatio = new Float64Array(k);
+  for (let c = 0; c < k; c++) {
+    const e = order[c];
+    // component = Q · v_e
+    const comp = new Float64Array(dim);
+    let biggest = 0;
+    for (let d = 0; d < dim; d++) {
+      let s = 0;
+      for (let j = 0; j < l; j++) s += q[d * l + j] * vectors[j * l + e];
+      comp[d] = s;
+      if (Math.abs(s) > Math.abs(biggest)) biggest = s;
+    }
+    const sign = biggest < 0 ? -1 : 1; // largest entry positive: a stable orientation
+    for (let d = 0; d < dim; d++) components[c * dim + d] = sign * comp[d];
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < l; j++) s += y[i * l + j] * vectors[j * l + e];
+      coords[i * k + c] = sign * s;
+    }
+    variance[c] = Math.max(0, values[e]);
+    explainedRatio[c] = total > 0 ? variance[c] / total : 0;
+  }
+  return { coords, components, mean: Float32Array.from(mean), variance, explainedRatio };
+}
+
+/** Rows scaled to unit length (zero rows stay zero). */
+export function normalisedRows(data: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let o = 0; o < data.length; o += dim) {
+    let s = 0;
+    for (let d = 0; d < dim; d++) s += data[o + d] * data[o + d];
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let d = 0; d < dim; d++) out[o + d] = data[o + d] * inv;
+  }
+  return out;
+}
+
+/** y (n x l) = (X - mean) · Q. */
+function times(x: Float32Array, mean: Float64Array, n: number, dim: number, q: Float64Array, l: number, y: Float64Array): void {
+  y.fill(0);
+  for (let i = 0; i < n; i++) {
+    const o = i * dim;
+    const yo = i * l;
+    for (let d = 0; d < dim; d++) {
+      const v = x[o + d] - mean[d];
+      if (v === 0) continue;
+      const qo = d * l;
+      for (let j = 0; j < l; j++) y[yo + j] += v * q[qo + j];
+    }
+  }
+}
+
+/** (X - mean)ᵀ · Y: dim x l. */
+function timesTransposed(x: Float32Array, mean: Float64Array, n: number, dim: number, y: Float64Array, l: number): Float64Array {
+  const out = new Float64Array(dim * l);
+  for (let i = 0; i < n; i++) {
+    const o = i * dim;
+    const yo = i * l;
+    for (let d = 0; d < dim; d++) {
+      const v = x[o + d] - mean[d];
+      if (v === 0) continue;
+      const qo = d * l;
+      for (let j = 0; j < l; j++) out[qo + j] += v * y[yo + j];
+    }
+  }
+  return out;
+}
+
+/** Modified Gram–Schmidt on the l columns of a dim x l row-major matrix (twice, for stability). */
+function orthonormalise(q: Float64Array, dim: number, l: number): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (let j = 0; j < l; j++) {
+      for (let p = 0; p < j; p++) {
+        let dot = 0;
+        for (let d = 0; d < dim; d++) dot += q[d * l + j] * q[d * l + p];
+        for (let d = 0; d < dim; d++) q[d * l + j] -= dot * q[d * l + p];
+      }
+      let norm = 0;
+      for (let d = 0; d < dim; d++) norm += q[d * l + j] * q[d * l + j];
+      norm = Math.sqrt(norm);
+      if (norm < 1e-300) {
+        // a degenerate column (rank-deficient data): any unit vector orthogonal to the others will do
+        for (let d = 0; d < dim; d++) q[d * l + j] = d === j % dim ? 1 : 0;
+        continue;
+      }
+      for (let d = 0; d < dim; d++) q[d * l + j] /= norm;
+    }
+  }
+}
+
+/**
+ * Eigen-decomposition of a symmetric m x m matrix by cyclic Jacobi rotations. Returns the
+ * eigenvalues and the eigenvectors as the columns of `vectors` (row-major m x m).
+ */
+export function jacobiEigen(matrix: Float64Array, m: number, sweeps = 60): { values: Float64Array; vectors: Float64Array } {
+  const a = Float64Array.from(matrix);
+  const v = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) v[i * m + i] = 1;
+  for (let sweep = 0; sweep < sweeps; sweep++) {
+    let off = 0;
+    for (let p = 0; p < m; p++) for (let r = p + 1; r < m; r++) off += a[p * m + r] * a[p * m + r];
+    if (off < 1e-30) break;
+    for (let p = 0; p < m; p++) {
+      for (let r = p + 1; r < m; r++) {
+        const apr = a[p * m + r];
+        if (Math.abs(apr) < 1e-300) continue;
+        const theta = (a[r * m + r] - a[p * m + p]) / (2 * apr);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let i = 0; i < m; i++) {
+          const aip = a[i * m + p];
+          const air = a[i * m + r];
+          a[i * m + p] = c * aip - s * air;
+          a[i * m + r] = s * aip + c * air;
+        }
+        for (let i = 0; i < m; i++) {
+          const api = a[p * m + i];
+          const ari = a[r * m + i];
+          a[p * m + i] = c * api - s * ari;
+          a[r * m + i] = s * api + c * ari;
+        }
+        for (let i = 0; i < m; i++) {
+          const vip = v[i * m + p];
+          const vir = v[i * m + r];
+          v[i * m + p] = c * vip - s * vir;
+          v[i * m + r] = s * vip + c * vir;
+        }
+      }
+    }
+  }
+  const values = new Float64Array(m);
+  for (let i = 0; i < m; i++) values[i] = a[i * m + i];
+  return { values, vectors: v };
+}
