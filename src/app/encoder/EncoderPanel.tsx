@@ -1,5 +1,8 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ENCODER_CATALOG } from '../../core/encoder/catalog';
+import { findModelJson, readModelJson } from '../../core/encoder/filesIOHandler';
+import { inferModelCard } from '../../core/encoder/inferModelCard';
+import type { ModelCard } from '../../core/encoder/modelCard';
 import type { AdapterInfo, BackendName, BackendStatus, BackendTiming, EncoderSummary } from '../../workers/embedProtocol';
 import { BACKEND_ORDER } from '../../workers/embedProtocol';
 import { readPicked } from '../dataset/folderFiles';
@@ -13,6 +16,31 @@ export interface BackendView {
   measuring: boolean;
   running: { backend: BackendName; adapter?: AdapterInfo; reason: string } | null;
   error: string | null;
+}
+
+/** The card of a dropped model folder, inferred from its model.json (or why it cannot be). */
+function useFolderCard(choice: EncoderChoice): { card?: ModelCard; bytes?: number; error?: string } {
+  const [state, setState] = useState<{ card?: ModelCard; bytes?: number; error?: string }>({});
+  useEffect(() => {
+    setState({});
+    if (choice.kind !== 'files') return;
+    let live = true;
+    const files = choice.folder.files;
+    const json = findModelJson(files);
+    const bytes = files.reduce((s, f) => s + f.size, 0);
+    if (!json) {
+      setState({ error: `No model.json among the ${files.length} files.` });
+      return;
+    }
+    readModelJson(json)
+      .then((m) => inferModelCard(m))
+      .then((card) => live && setState({ card, bytes }))
+      .catch((e: unknown) => live && setState({ error: e instanceof Error ? e.message : String(e) }));
+    return () => {
+      live = false;
+    };
+  }, [choice]);
+  return state;
 }
 
 function adapterText(a: AdapterInfo): string {
@@ -33,7 +61,9 @@ export function EncoderPanel(props: {
   const { choice, backends } = props;
   const [url, setUrl] = useState(choice.kind === 'url' ? choice.url : '');
   const picker = useRef<HTMLInputElement>(null);
-  const card = choice.kind === 'catalog' ? catalogEntry(choice.id) : undefined;
+  const folder = useFolderCard(choice);
+  const card = choice.kind === 'catalog' ? catalogEntry(choice.id) : folder.card;
+  const size = choice.kind === 'files' ? folder.bytes : card?.sizeBytes;
 
   return (
     <Panel id="encoder" title="Encoder" status={props.loaded ? `${props.loaded.name} loaded` : describeChoice(choice)}>
@@ -94,13 +124,21 @@ export function EncoderPanel(props: {
         </div>
       </div>
 
+      {folder.error && <p className="error" data-testid="encoder-card-error">{folder.error}</p>}
       {card && (
-        <div className="model-card">
-          <p>{card.description}</p>
+        <div className="model-card" data-testid="encoder-card">
+          <p>
+            {choice.kind === 'files' && <strong data-testid="encoder-card-name">{card.name}: </strong>}
+            {card.description}
+          </p>
           <dl className="stats">
-            <Stat label="Input" value={`${card.inputSize.width}×${card.inputSize.height} RGB`} />
-            <Stat label="Features" value={card.featureSize} />
-            <Stat label="Download" value={card.sizeBytes ? formatBytes(card.sizeBytes) : 'unknown'} />
+            <Stat label="Input" value={`${card.inputSize.width}×${card.inputSize.height} RGB`} testId="encoder-card-input" />
+            <Stat label="Features" value={card.featureSize} testId="encoder-card-features" />
+            <Stat
+              label={choice.kind === 'files' ? 'Size' : 'Download'}
+              value={size ? formatBytes(size) : 'unknown'}
+              testId="encoder-card-size"
+            />
             <Stat label="Licence" value={card.licence} />
           </dl>
           {card.source && (

@@ -59,6 +59,30 @@ export const ENCODER_CATALOG: readonly ModelCard[] = [
     source: 'https://github.com/kostasx/tfjs-mobilenet-offline-model',
   },
   {
+    // Source: ml5js/ml5-library src/FeatureExtractor/Mobilenet.js (BASE_URL
+    // `.../tfjs-models/tfjs/mobilenet_v` + `${version}_${alpha}_224/model.json`, layer
+    // conv_pw_13_relu, 224 px) and tensorflow/tfjs-models mobilenet ("Normalize the image from
+    // [0, 255] to [-1, 1]"). The published model.json (as in ../shared/models/
+    // mobilenet-v1-0.75-224: 55 weight shards, 10,457,307 bytes with model.json) has the
+    // layer global_average_pooling2d_1 = conv_pw_13_relu averaged, [null, 768].
+    id: 'tfjs-mobilenet-v1-0.75-224',
+    name: 'MobileNetV1 0.75 (224), TF.js layers',
+    description:
+      "Google's TF.js MobileNetV1, width 0.75, ImageNet (the tfjs-models original). Its " +
+      'global_average_pooling2d_1 layer: 768 features. A good speed/quality middle.',
+    url: 'https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.75_224/model.json',
+    format: 'layers',
+    inputSize: { width: 224, height: 224 },
+    normalisation: SIGNED_RANGE,
+    featureOutput: 'global_average_pooling2d_1',
+    pooling: 'none',
+    featureSize: 768,
+    resize: 'squash',
+    licence: 'Apache-2.0',
+    sizeBytes: 10_457_307,
+    source: 'https://github.com/ml5js/ml5-library/blob/main/src/FeatureExtractor/Mobilenet.js',
+  },
+  {
     // Source: tensorflow/tfhub.dev assets/docs/google/models/imagenet/mobilenet_v2_100_224/
     // feature_vector/3/default/tfjs/1.md (URL) and feature_vector/3.md (224x224, [0,1],
     // num_features = 1280).
