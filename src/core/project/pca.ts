@@ -59,7 +59,7 @@ export function pca(data: Float32Array, dim: number, opts: PcaOptions = {}): Pca
 
   // Q: dim x l, orthonormal columns (stored row-major: q[d * l + j]).
   const rand = mulberry32(opts.seed ?? 0);
-  let q = new Float64Array(dim * l);
+  let q: Float64Array = new Float64Array(dim * l);
   for (let i = 0; i < q.length; i++) q[i] = rand() - 0.5;
   orthonormalise(q, dim, l);
   const y = new Float64Array(n * l);

@@ -1,0 +1,150 @@
+/**
+ * The search worker's whole message protocol: ONE union of requests (page -> worker) and
+ * ONE union of events (worker -> page), imported by both sides. The worker owns the
+ * validation gallery (read from the embedding cache), the head's outputs for it, and a
+ * search index on each; every request carries a `reqId` and ends with exactly one terminal
+ * event (its result, or `error`). Lifecycle:
+ *
+ *   load -> loaded;  set-head -> head-set;  search -> results;
+ *   project -> progress* -> projection;  export -> exported;  cancel (no reply of its own)
+ */
+import type { Distance } from '../core/eval/retrievalMetrics';
+import type { EmbeddingItem } from '../core/export/embeddingExport';
+import type { NamedWeights } from '../core/train/heads';
+import type { RetrievalSummary } from './trainProtocol';
+
+/** Which embedding: the frozen encoder's, or the trained head's. */
+export type Space = 'base' | 'tuned';
+export type ProjectionMethod = 'pca' | 'umap';
+export type EmbeddingFileFormat = 'qdrant' | 'projector';
+
+/** The validation images to search among, by embedding-cache identity. */
+export interface GallerySpec {
+  preprocessingKey: string;
+  featureSize: number;
+  identities: string[];
+  labels: Int32Array;
+  /** Payload of each image for the exports (same length as identities). */
+  items: EmbeddingItem[];
+}
+
+/** How the metrics are measured: the training run's settings, so the numbers match. */
+export interface EvaluationOptions {
+  distance: Distance;
+  /** null = every image is a query (exact). */
+  queryCount: number | null;
+  seed: number;
+}
+
+export type SearchQuery =
+  /** A gallery image (it is left out of its own results). */
+  | { kind: 'row'; row: number }
+  /** A cached embedding that is not in the gallery (a dropped photo). */
+  | { kind: 'identity'; identity: string };
+
+export interface NeighbourList {
+  /** Gallery rows, nearest first. */
+  index: Int32Array;
+  /** Cosine: (1 - cos) / 2 in [0, 1]; euclidean: L2. */
+  distance: Float32Array;
+}
+
+export type SearchRequest =
+  | { type: 'load'; reqId: string; gallery: GallerySpec; distance: Distance }
+  /** Applies a head to the gallery (null: no head) and measures base and tuned. */
+  | { type: 'set-head'; reqId: string; weights: NamedWeights | null; evaluation: EvaluationOptions }
+  | { type: 'search'; reqId: string; query: SearchQuery; k: number }
+  | { type: 'project'; reqId: string; space: Space; method: ProjectionMethod }
+  | { type: 'export'; reqId: string; space: Space; format: EmbeddingFileFormat }
+  | { type: 'cancel'; reqId: string };
+
+export type SearchEvent =
+  | {
+      type: 'loaded';
+      reqId: string;
+      /** Index (into the asked identities) of each gallery row. */
+      found: Int32Array;
+      /** Asked images with no cached embedding (left out). */
+      missing: number;
+      dim: number;
+      backend: string;
+      ms: number;
+    }
+  | { type: 'head-set'; reqId: string; base: RetrievalSummary; tuned: RetrievalSummary | null; ms: number }
+  | {
+      type: 'results';
+      reqId: string;
+      /** The query's gallery row, when it is one. */
+      queryRow: number | null;
+      base: NeighbourList;
+      tuned: NeighbourList | null;
+      /** Search time of both spaces, in the worker. */
+      ms: number;
+    }
+  | { type: 'progress'; reqId: string; stage: string; done: number; total: number }
+  | { type: 'projection'; reqId: string; space: Space; method: ProjectionMethod; coords: Float32Array; ms: number }
+  | { type: 'exported'; reqId: string; files: { name: string; blob: Blob }[] }
+  | { type: 'error'; reqId: string; message: string; cancelled?: boolean };
+
+export type SearchEventType = SearchEvent['type'];
+export type SearchEventOf<T extends SearchEventType> = Extract<SearchEvent, { type: T }>;
+
+/** The event that ends each request type (besides `error`, which ends any). */
+export const SEARCH_TERMINAL = {
+  load: 'loaded',
+  'set-head': 'head-set',
+  search: 'results',
+  project: 'projection',
+  export: 'exported',
+} as const satisfies Record<Exclude<SearchRequest['type'], 'cancel'>, SearchEventType>;
+
+export function isTerminalSearchEvent(e: SearchEvent): boolean {
+  return e.type === 'error' || (Object.values(SEARCH_TERMINAL) as string[]).includes(e.type);
+}
+
+/** Checks a message that claims to be a request (the worker trusts nothing it receives). */
+export function searchRequestProblem(message: unknown): string | null {
+  if (!message || typeof message !== 'object') return 'a request must be an object';
+  const m = message as Record<string, unknown>;
+  if (typeof m.reqId !== 'string' || !m.reqId) return 'a request needs a reqId';
+  const space = () => (m.space === 'base' || m.space === 'tuned' ? null : `space must be 'base' or 'tuned', got ${JSON.stringify(m.space)}`);
+  switch (m.type) {
+    case 'cancel':
+      return null;
+    case 'load': {
+      const g = m.gallery as Partial<GallerySpec> | undefined;
+      if (!g || typeof g !== 'object') return 'load needs a gallery';
+      if (typeof g.preprocessingKey !== 'string' || !g.preprocessingKey) return 'gallery.preprocessingKey must be a non-empty string';
+      if (!Number.isInteger(g.featureSize) || (g.featureSize as number) < 1) return 'gallery.featureSize must be an integer ≥ 1';
+      if (!Array.isArray(g.identities) || !(g.labels instanceof Int32Array) || !Array.isArray(g.items)) {
+        return 'gallery needs identities (string[]), labels (Int32Array) and items';
+      }
+      if (g.labels.length !== g.identities.length || g.items.length !== g.identities.length) {
+        return `gallery has ${g.identities.length} identities, ${g.labels.length} labels and ${g.items.length} items`;
+      }
+      if (m.distance !== 'cosine' && m.distance !== 'euclidean') return `distance must be 'cosine' or 'euclidean'`;
+      return null;
+    }
+    case 'set-head': {
+      const ev = m.evaluation as Partial<EvaluationOptions> | undefined;
+      if (!ev || (ev.distance !== 'cosine' && ev.distance !== 'euclidean')) return `evaluation.distance must be 'cosine' or 'euclidean'`;
+      if (ev.queryCount !== null && !(Number.isInteger(ev.queryCount) && (ev.queryCount as number) > 0)) {
+        return 'evaluation.queryCount must be null or a positive integer';
+      }
+      if (m.weights !== null && (typeof m.weights !== 'object' || !m.weights)) return 'weights must be named weights or null';
+      return null;
+    }
+    case 'search': {
+      const q = m.query as Partial<SearchQuery> | undefined;
+      if (!q || (q.kind !== 'row' && q.kind !== 'identity')) return "query must be {kind: 'row'} or {kind: 'identity'}";
+      if (!Number.isInteger(m.k) || (m.k as number) < 1) return 'k must be an integer ≥ 1';
+      return null;
+    }
+    case 'project':
+      return space() ?? (m.method === 'pca' || m.method === 'umap' ? null : `method must be 'pca' or 'umap'`);
+    case 'export':
+      return space() ?? (m.format === 'qdrant' || m.format === 'projector' ? null : `format must be 'qdrant' or 'projector'`);
+    default:
+      return `unknown request type ${JSON.stringify(m.type)}; expected load, set-head, search, project, export or cancel`;
+  }
+}

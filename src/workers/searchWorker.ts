@@ -1,0 +1,129 @@
+/// <reference lib="webworker" />
+/**
+ * The search worker: message handling only (the work is `SearchGallery` and the engine).
+ * Requests are handled as they come, not queued, so a search stays instant while a UMAP
+ * layout runs (the layout yields every few epochs); `cancel` aborts a running projection.
+ */
+import { EmbeddingCache } from '../storage/embeddingCache';
+import { activateBackend } from './backends';
+import { SearchGallery } from './searchGallery';
+import type { SearchEvent, SearchRequest } from './searchProtocol';
+import { searchRequestProblem } from './searchProtocol';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+function post(event: SearchEvent, transfer: Transferable[] = []): void {
+  self.postMessage(event, transfer);
+}
+
+let gallery: SearchGallery | null = null;
+let preprocessingKey = '';
+let backend: Promise<string> | null = null;
+const running = new Map<string, AbortController>();
+
+function ensureBackend(): Promise<string> {
+  backend ??= (async () => {
+    for (const name of ['wasm', 'cpu'] as const) if (await activateBackend(name)) return name;
+    throw new Error('No tfjs backend could start in this browser.');
+  })();
+  return backend;
+}
+
+self.addEventListener('message', (e: MessageEvent<SearchRequest>) => {
+  const request = e.data;
+  const problem = searchRequestProblem(request);
+  if (problem) {
+    post({ type: 'error', reqId: (request as { reqId?: string })?.reqId ?? '', message: problem });
+    return;
+  }
+  if (request.type === 'cancel') {
+    running.get(request.reqId)?.abort();
+    return;
+  }
+  const controller = new AbortController();
+  running.set(request.reqId, controller);
+  void handle(request, controller.signal)
+    .catch((err: unknown) => {
+      const cancelled = controller.signal.aborted;
+      post({ type: 'error', reqId: request.reqId, message: cancelled ? 'Cancelled' : err instanceof Error ? err.message : String(err), cancelled });
+    })
+    .finally(() => running.delete(request.reqId));
+});
+
+function need(): SearchGallery {
+  if (!gallery) throw new Error('The gallery is not loaded yet');
+  return gallery;
+}
+
+async function handle(request: Exclude<SearchRequest, { type: 'cancel' }>, signal: AbortSignal): Promise<void> {
+  const { reqId } = request;
+  switch (request.type) {
+    case 'load': {
+      const started = performance.now();
+      const name = await ensureBackend();
+      const { gallery: spec } = request;
+      const cache = await EmbeddingCache.open();
+      let lookup;
+      try {
+        lookup = await cache.lookup(spec.preprocessingKey, spec.featureSize, spec.identities);
+      } finally {
+        cache.close();
+      }
+      const found = lookup.found;
+      const labels = new Int32Array(found.length);
+      const items = Array.from(found, (i, r) => ((labels[r] = spec.labels[i]), spec.items[i]));
+      gallery = new SearchGallery(spec.featureSize, lookup.vectors, labels, items, request.distance);
+      preprocessingKey = spec.preprocessingKey;
+      post({ type: 'loaded', reqId, found, missing: lookup.missing.length, dim: spec.featureSize, backend: name, ms: performance.now() - started });
+      return;
+    }
+    case 'set-head': {
+      const g = need();
+      const started = performance.now();
+      await ensureBackend();
+      g.setHead(request.weights);
+      const m = g.metrics(request.evaluation);
+      post({ type: 'head-set', reqId, base: m.base, tuned: m.tuned, ms: performance.now() - started });
+      return;
+    }
+    case 'search': {
+      const g = need();
+      const { query, k } = request;
+      let vector: Float32Array;
+      let row: number | null = null;
+      if (query.kind === 'row') {
+        if (!Number.isInteger(query.row) || query.row < 0 || query.row >= g.size) throw new Error(`No gallery row ${query.row}`);
+        row = query.row;
+        vector = g.row('base', row);
+      } else {
+        const cache = await EmbeddingCache.open();
+        try {
+          const found = await cache.lookup(preprocessingKey, g.dim, [query.identity]);
+          if (found.found.length === 0) throw new Error('That photo has no embedding yet');
+          vector = found.vectors;
+        } finally {
+          cache.close();
+        }
+      }
+      const started = performance.now();
+      const r = g.search(vector, k, row ?? undefined);
+      post({ type: 'results', reqId, queryRow: row, base: r.base, tuned: r.tuned, ms: performance.now() - started });
+      return;
+    }
+    case 'project': {
+      const g = need();
+      const started = performance.now();
+      const coords = await g.project(request.space, request.method, {
+        signal,
+        onProgress: (done, total) => post({ type: 'progress', reqId, stage: 'UMAP layout', done, total }),
+      });
+      post({ type: 'projection', reqId, space: request.space, method: request.method, coords: coords.slice(), ms: performance.now() - started });
+      return;
+    }
+    case 'export': {
+      const files = need().exportFiles(request.space, request.format);
+      post({ type: 'exported', reqId, files });
+      return;
+    }
+  }
+}
