@@ -13,6 +13,7 @@ import { embedJobReducer, IDLE_JOB } from './embedding/embedJobState';
 import { EmbeddingPanel, type EmbedSettings } from './embedding/EmbeddingPanel';
 import { DEFAULT_ENCODER, encoderSource, type EncoderChoice } from './encoder/encoderChoice';
 import { EncoderPanel, type BackendView } from './encoder/EncoderPanel';
+import { SimilaritySection } from './search/SimilaritySection';
 import { TrainingSection } from './training/TrainingPanel';
 
 const NO_BACKENDS: BackendView = { statuses: null, timings: [], measuring: false, running: null, error: null };
@@ -157,6 +158,15 @@ export function App() {
         />
         <CachePanel refreshKey={cacheVersion} />
         <TrainingSection loaded={loaded} split={split} encoder={loadedEncoder} embeddingRunning={job.phase === 'running'} />
+        <SimilaritySection
+          loaded={loaded}
+          split={split}
+          encoder={loadedEncoder}
+          encoderSource={source}
+          backend={backend}
+          cropToBox={embedSettings.cropToBox}
+          embeddingRunning={job.phase === 'running'}
+        />
       </main>
     </div>
   );

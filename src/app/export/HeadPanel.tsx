@@ -1,0 +1,233 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { NamedWeights } from '../../core/train/heads';
+import { liveRunIds, type RunRecord } from '../../storage/runHistory';
+import type { EvaluationOptions } from '../../workers/searchProtocol';
+import type { RetrievalSummary } from '../../workers/trainProtocol';
+import { formatPercent } from '../format';
+import { Panel } from '../shell/Panel';
+import { displayStatus, runHistory, runName, summaryOf } from '../training/runHistoryStore';
+import { download, evaluationOf, headZip, readHeadFiles } from './headZip';
+
+/** The head the search, the map and the exports use. */
+export interface ActiveHead {
+  /** 'run:<id>' or 'file:<name>:<n>'. */
+  key: string;
+  label: string;
+  weights: NamedWeights;
+  evaluation: EvaluationOptions;
+  /** What its run measured on its own validation set (for comparison), when known. */
+  recorded: RetrievalSummary | null;
+}
+
+export interface HeadMetricsView {
+  phase: 'idle' | 'measuring' | 'ready' | 'error';
+  base: RetrievalSummary | null;
+  tuned: RetrievalSummary | null;
+  message: string | null;
+}
+
+const METRICS: { key: keyof RetrievalSummary; label: string }[] = [
+  { key: 'rPrecision', label: 'R-Precision' },
+  { key: 'rPrecisionMacro', label: 'R-Precision (macro)' },
+  { key: 'precisionAt1', label: 'P@1' },
+  { key: 'mapAtR', label: 'MAP@R' },
+];
+
+let loadCount = 0;
+
+/** Trained heads: pick a run's head, download it, or load one back; measured on the current validation set. */
+export function HeadPanel(props: {
+  active: ActiveHead | null;
+  onActive: (head: ActiveHead | null) => void;
+  metrics: HeadMetricsView;
+  encoderCard: Record<string, unknown> | null;
+  /** Why the head cannot be measured yet (no gallery), if so. */
+  blocked: string | null;
+}) {
+  const { active, onActive, metrics, encoderCard, blocked } = props;
+  const [runs, setRuns] = useState<RunRecord[]>([]);
+  const [selected, setSelected] = useState<string>('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const autoPicked = useRef(false);
+
+  const reload = useCallback(async () => {
+    try {
+      const history = await runHistory();
+      const [list, live] = await Promise.all([history.list(), liveRunIds().catch(() => null)]);
+      setRuns(list.filter((r) => r.bestEpoch > 0 && displayStatus(r, live, null) !== 'training'));
+    } catch (e) {
+      setError(`Could not read the run history: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }, []);
+
+  useEffect(() => {
+    void reload();
+    const timer = setInterval(() => void reload(), 2500);
+    return () => clearInterval(timer);
+  }, [reload]);
+
+  const pickRun = useCallback(
+    async (run: RunRecord) => {
+      setError(null);
+      const stored = await (await runHistory()).weights(run.id);
+      if (!stored) {
+        setError(`The run ${runName(run)} has no stored head weights.`);
+        return;
+      }
+      setSelected(run.id);
+      onActive({
+        key: `run:${run.id}:${stored.epoch}`,
+        label: `${runName(run)} (epoch ${stored.epoch})`,
+        weights: stored.weights,
+        evaluation: evaluationOf(run.config),
+        recorded: summaryOf(run).tuned,
+      });
+    },
+    [onActive],
+  );
+
+  // the newest finished run's head is used until the person picks another
+  useEffect(() => {
+    if (autoPicked.current || active || runs.length === 0) return;
+    autoPicked.current = true;
+    void pickRun(runs[0]);
+  }, [runs, active, pickRun]);
+
+  const selectedRun = runs.find((r) => r.id === selected) ?? null;
+
+  const downloadRun = async () => {
+    if (!selectedRun) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const stored = await (await runHistory()).weights(selectedRun.id);
+      if (!stored) throw new Error('This run has no stored head weights.');
+      const card = encoderCard ?? { name: selectedRun.about.encoderName };
+      const zip = headZip(selectedRun, stored.weights, card, summaryOf(selectedRun).tuned);
+      download(zip.bytes, zip.name, 'application/zip');
+    } catch (e) {
+      setError(`Could not export the head: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const load = async (files: File[]) => {
+    if (files.length === 0) return;
+    setError(null);
+    try {
+      const loaded = await readHeadFiles(files);
+      loadCount += 1;
+      autoPicked.current = true;
+      setSelected('');
+      onActive({
+        key: `file:${loaded.name}:${loadCount}`,
+        label: `${loaded.name} (${loaded.head.format})`,
+        weights: loaded.head.weights,
+        evaluation: evaluationOf(loaded.run?.config),
+        recorded: loaded.run?.tuned ?? null,
+      });
+    } catch (e) {
+      setError(`Could not load that head: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+
+  return (
+    <Panel id="head" title="Trained head" status={active ? <span data-testid="head-active">{active.label}</span> : 'none yet'}>
+      <p className="hint">
+        The head of a training run — download it (safetensors + config.json for quaterion-models' SkipConnectionHead, TF.js
+        model.json + weights.bin, and the encoder's model card), or load one back to measure it on this validation set.
+      </p>
+      <div className="row">
+        <label>
+          Run{' '}
+          <select
+            data-testid="head-run-select"
+            value={selected}
+            onChange={(e) => {
+              const run = runs.find((r) => r.id === e.target.value);
+              if (run) void pickRun(run);
+              else setSelected('');
+            }}
+          >
+            <option value="">{runs.length ? '— choose a run —' : 'no finished runs yet'}</option>
+            {runs.map((r) => (
+              <option key={r.id} value={r.id}>
+                {runName(r)} · {r.about.datasetName} · best epoch {r.bestEpoch}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" data-testid="head-download" disabled={!selectedRun || busy} onClick={() => void downloadRun()}>
+          Download head (.zip)
+        </button>
+        <label className="file-button">
+          Load a head…{' '}
+          <input
+            type="file"
+            multiple
+            accept=".zip,.safetensors,.json,.bin"
+            data-testid="head-load-input"
+            onChange={(e) => {
+              void load(Array.from(e.target.files ?? []));
+              e.target.value = '';
+            }}
+          />
+        </label>
+      </div>
+      <p className="hint">
+        Loaded heads are measured, searched and mapped here; training always starts from a fresh head, so continuing training
+        from a loaded one is not offered yet.
+      </p>
+      {error && (
+        <p className="error" role="alert" data-testid="head-error">
+          {error}
+        </p>
+      )}
+      {blocked && active && <p className="hint">{blocked}</p>}
+      {metrics.message && (
+        <p className="error" role="alert" data-testid="head-metrics-error">
+          {metrics.message}
+        </p>
+      )}
+      {(metrics.base || metrics.phase === 'measuring') && (
+        <table className="head-metrics" data-testid="head-metrics" data-phase={metrics.phase}>
+          <thead>
+            <tr>
+              <th>On this validation set</th>
+              {METRICS.map((m) => (
+                <th key={m.key}>{m.label}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {(['base', 'tuned'] as const).map((space) => {
+              const values = metrics[space];
+              return (
+                <tr key={space}>
+                  <td>{space === 'base' ? 'Frozen encoder' : 'With the head'}</td>
+                  {METRICS.map((m) => (
+                    <td key={m.key} data-testid={`head-metric-${space}-${m.key}`} data-value={values ? values[m.key] : ''}>
+                      {values ? formatPercent(values[m.key]) : metrics.phase === 'measuring' ? '…' : '—'}
+                    </td>
+                  ))}
+                </tr>
+              );
+            })}
+            {active?.recorded && (
+              <tr className="muted">
+                <td>Recorded by its run</td>
+                {METRICS.map((m) => (
+                  <td key={m.key} data-testid={`head-metric-recorded-${m.key}`} data-value={active.recorded![m.key]}>
+                    {formatPercent(active.recorded![m.key])}
+                  </td>
+                ))}
+              </tr>
+            )}
+          </tbody>
+        </table>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,133 @@
+/**
+ * The trained head as one download: `<run>-head.zip` holding the safetensors + config.json
+ * (quaterion-models' SkipConnectionHead), the TF.js model.json + weights.bin, studio.json
+ * (with the encoder's model card) and run.json (the run's settings and metrics, so a head
+ * loaded back is measured the way its run was). Reading accepts that zip, or the loose files.
+ */
+import { unzipSync, zipSync } from 'fflate';
+import { exportHead, importHead, type ImportedHead } from '../../core/export/headExport';
+import type { NamedWeights } from '../../core/train/heads';
+import type { TrainingConfig } from '../../core/train/trainer';
+import type { RunRecord } from '../../storage/runHistory';
+import type { EvaluationOptions } from '../../workers/searchProtocol';
+import type { RetrievalSummary } from '../../workers/trainProtocol';
+
+/** run.json: what the zip says about the run that made the head. */
+export interface HeadRunInfo {
+  name: string;
+  runId: string;
+  dataset: string;
+  encoderName: string;
+  bestEpoch: number;
+  config: TrainingConfig;
+  baseline: RetrievalSummary;
+  tuned: RetrievalSummary | null;
+}
+
+export const RUN_INFO_FILE = 'run.json';
+
+/** A file-name-safe stem for a run: `cars-40-mobilenet-v1-2025-05-01-12-30-05`. */
+export function runFileStem(run: Pick<RunRecord, 'createdAt' | 'about'>): string {
+  const d = new Date(run.createdAt);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const when = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
+  const slug = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9.]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40);
+  return [slug(run.about.datasetName), slug(run.about.encoderName), when].filter(Boolean).join('-');
+}
+
+/** The zip of a run's head; `encoderCard` is the model card written into studio.json. */
+export function headZip(
+  run: RunRecord,
+  weights: NamedWeights,
+  encoderCard: Record<string, unknown>,
+  tuned: RetrievalSummary | null,
+): { name: string; bytes: Uint8Array } {
+  const dim = weights.gates_0?.data.length;
+  if (!dim) throw new Error('These weights are not a skip-connection head (no gates_0)');
+  const ex = exportHead(weights, { kind: 'skip-connection', dim, dropout: run.config.head.dropout, encoderCard, studioVersion: '0.1.0' });
+  const stem = `${runFileStem(run)}-head`;
+  const info: HeadRunInfo = {
+    name: stem,
+    runId: run.id,
+    dataset: run.about.datasetName,
+    encoderName: run.about.encoderName,
+    bestEpoch: run.bestEpoch,
+    config: run.config,
+    baseline: run.baseline,
+    tuned,
+  };
+  const files: Record<string, Uint8Array> = {};
+  for (const [name, bytes] of Object.entries(ex.files)) files[`${stem}/${name}`] = bytes;
+  files[`${stem}/${RUN_INFO_FILE}`] = new TextEncoder().encode(JSON.stringify(info, null, 2) + '\n');
+  // stored, not deflated: float32 weights barely compress and the zip is written at once
+  return { name: `${stem}.zip`, bytes: zipSync(files, { level: 0 }) };
+}
+
+export interface LoadedHead {
+  /** File name of what was loaded (the zip's, or the model file's). */
+  name: string;
+  head: ImportedHead;
+  run: HeadRunInfo | null;
+}
+
+/** Reads a head from picked or dropped files: a zip, or model.safetensors (+ config.json, studio.json) or model.json + weights.bin. */
+export async function readHeadFiles(files: File[]): Promise<LoadedHead> {
+  if (files.length === 0) throw new Error('No files given');
+  const contents: Record<string, Uint8Array> = {};
+  let name = files[0].name;
+  for (const f of files) {
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    if (/\.zip$/i.test(f.name)) {
+      name = f.name;
+      let entries: Record<string, Uint8Array>;
+      try {
+        entries = unzipSync(bytes);
+      } catch (e) {
+        throw new Error(`${f.name} is not a readable zip: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      for (const [path, data] of Object.entries(entries)) if (!path.endsWith('/')) contents[path] = data;
+    } else {
+      contents[f.webkitRelativePath || f.name] = bytes;
+      if (/\.safetensors$|model\.json$/i.test(f.name)) name = f.name;
+    }
+  }
+  const head = importHead(contents);
+  const infoKey = Object.keys(contents).find((k) => k.split('/').pop() === RUN_INFO_FILE);
+  let run: HeadRunInfo | null = null;
+  if (infoKey) {
+    try {
+      run = JSON.parse(new TextDecoder().decode(contents[infoKey])) as HeadRunInfo;
+    } catch {
+      run = null;
+    }
+  }
+  return { name, head, run };
+}
+
+/** How a head is measured: its run's settings, else the training defaults (cosine, every query). */
+export function evaluationOf(config: TrainingConfig | undefined | null): EvaluationOptions {
+  return {
+    distance: config?.loss.distance ?? 'cosine',
+    queryCount: config?.validationQueries ?? null,
+    seed: config?.seed ?? 42,
+  };
+}
+
+/** Saves bytes or a Blob as a download (a Blob URL on a temporary link). */
+export function download(data: Blob | Uint8Array, name: string, type = 'application/octet-stream'): void {
+  const blob = data instanceof Blob ? data : new Blob([data as BlobPart], { type });
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.style.display = 'none';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

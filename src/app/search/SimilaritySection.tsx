@@ -1,0 +1,148 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { ClassSplit } from '../../core/data/classSplit';
+import { imageIdentity } from '../../core/data/loadDataset';
+import { ENCODER_CATALOG } from '../../core/encoder/catalog';
+import { BrowserDatasetFile } from '../../workers/browserFile';
+import type { BackendName, EncoderSource, EncoderSummary } from '../../workers/embedProtocol';
+import type { LoadedDataset } from '../dataset/useDatasetLoader';
+import { embedClient } from '../embedClientInstance';
+import { EmbeddingExportPanel } from '../export/EmbeddingExportPanel';
+import { HeadPanel, type ActiveHead, type HeadMetricsView } from '../export/HeadPanel';
+import { MapPanel } from '../map/MapPanel';
+import { validationGallery, type GalleryImage } from './gallery';
+import { searchClient } from './searchClientInstance';
+import { SearchPanel } from './SearchPanel';
+import './similarity.css';
+
+export interface SimilaritySectionProps {
+  loaded: LoadedDataset | null;
+  split: ClassSplit | null;
+  /** The encoder the dataset was embedded with. */
+  encoder: EncoderSummary | null;
+  /** Where that encoder comes from (to embed a dropped photo the same way). */
+  encoderSource: EncoderSource | null;
+  backend: BackendName | 'auto';
+  cropToBox: boolean;
+  /** An embedding job is writing the cache now. */
+  embeddingRunning: boolean;
+}
+
+interface GalleryView {
+  phase: 'idle' | 'loading' | 'ready' | 'error';
+  images: GalleryImage[] | null;
+  key: string;
+  missing: number;
+  message: string | null;
+}
+
+const IDLE: GalleryView = { phase: 'idle', images: null, key: '', missing: 0, message: null };
+const NO_METRICS: HeadMetricsView = { phase: 'idle', base: null, tuned: null, message: null };
+
+/** What the trained head is for: its download, similar-cars search, the embedding map and the embedding exports. */
+export function SimilaritySection(props: SimilaritySectionProps) {
+  const { loaded, split, encoder, encoderSource, backend, cropToBox, embeddingRunning } = props;
+  const [gallery, setGallery] = useState<GalleryView>(IDLE);
+  const [head, setHead] = useState<ActiveHead | null>(null);
+  const [applied, setApplied] = useState<string>('');
+  const [metrics, setMetrics] = useState<HeadMetricsView>(NO_METRICS);
+  const distance = head?.evaluation.distance ?? 'cosine';
+
+  const encoderCard = useMemo<Record<string, unknown> | null>(() => {
+    if (!encoder) return null;
+    const card = ENCODER_CATALOG.find((c) => c.name === encoder.name || c.id === encoder.id);
+    return card
+      ? { ...card, preprocessingKey: encoder.preprocessingKey }
+      : { id: encoder.id, name: encoder.name, inputSize: encoder.inputSize, featureSize: encoder.featureSize, preprocessingKey: encoder.preprocessingKey };
+  }, [encoder]);
+
+  // the validation images, read from the embedding cache into the search worker
+  useEffect(() => {
+    if (!loaded || !split || !encoder || embeddingRunning) {
+      setGallery(IDLE);
+      return;
+    }
+    let live = true;
+    const { spec, images } = validationGallery(loaded.dataset, split, encoder);
+    const key = `${encoder.preprocessingKey}|${split.seed}|${split.trainFraction}|${split.mode}|${images.length}|${distance}|${Date.now()}`;
+    setGallery({ ...IDLE, phase: 'loading', key });
+    setApplied('');
+    searchClient
+      .request({ type: 'load', gallery: spec, distance })
+      .then((r) => {
+        if (!live) return;
+        const rows = Array.from(r.found, (i) => images[i]);
+        setGallery({ phase: rows.length ? 'ready' : 'error', images: rows.length ? rows : null, key, missing: r.missing, message: rows.length ? null : 'No validation image is embedded yet.' });
+      })
+      .catch((e: unknown) => live && setGallery({ ...IDLE, phase: 'error', key, message: e instanceof Error ? e.message : String(e) }));
+    return () => {
+      live = false;
+    };
+  }, [loaded, split, encoder, embeddingRunning, distance]);
+
+  // the head applied to the gallery and measured there, as its run measured it
+  useEffect(() => {
+    if (gallery.phase !== 'ready') {
+      setMetrics(NO_METRICS);
+      return;
+    }
+    let live = true;
+    setMetrics({ ...NO_METRICS, phase: 'measuring' });
+    const evaluation = head?.evaluation ?? { distance: 'cosine' as const, queryCount: null, seed: 42 };
+    searchClient
+      .request({ type: 'set-head', weights: head?.weights ?? null, evaluation })
+      .then((r) => {
+        if (!live) return;
+        setMetrics({ phase: 'ready', base: r.base, tuned: r.tuned, message: null });
+        setApplied(`${gallery.key}#${head?.key ?? 'none'}`);
+      })
+      .catch((e: unknown) => {
+        if (!live) return;
+        setMetrics({ ...NO_METRICS, phase: 'error', message: e instanceof Error ? e.message : String(e) });
+        setApplied(`${gallery.key}#none`);
+      });
+    return () => {
+      live = false;
+    };
+  }, [gallery, head]);
+
+  const ready = gallery.phase === 'ready' && applied.startsWith(`${gallery.key}#`);
+  const hasHead = ready && metrics.tuned !== null;
+  const images = ready ? gallery.images : null;
+
+  const embedPhoto = useCallback(
+    async (file: File): Promise<string> => {
+      if (!encoderSource) throw new Error('No encoder chosen');
+      const path = `dropped-photos/${file.name}`;
+      const done = await embedClient.embed(
+        encoderSource,
+        [{ path, file, classId: -1 }],
+        { backend, batchSize: 1, cropToBox, validationClasses: [] },
+      );
+      if (done.failed > 0) throw new Error(`${file.name} could not be decoded as an image`);
+      return imageIdentity(new BrowserDatasetFile(path, file));
+    },
+    [encoderSource, backend, cropToBox],
+  );
+
+  const stem = (loaded?.folderName || 'dataset').replace(/[^A-Za-z0-9._-]+/g, '-');
+
+  return (
+    <>
+      <HeadPanel
+        active={head}
+        onActive={setHead}
+        metrics={metrics}
+        encoderCard={encoderCard}
+        blocked={gallery.phase === 'ready' ? null : 'Embed the dataset with the head’s encoder to measure it here.'}
+      />
+      {gallery.message && (
+        <p className="error" role="alert" data-testid="gallery-error">
+          {gallery.message}
+        </p>
+      )}
+      <SearchPanel images={images} version={applied} hasHead={hasHead} embedPhoto={encoderSource && !embeddingRunning ? embedPhoto : null} />
+      <MapPanel images={images} version={applied} hasHead={hasHead} />
+      <EmbeddingExportPanel ready={ready} hasHead={hasHead} stem={stem} count={images?.length ?? 0} />
+    </>
+  );
+}

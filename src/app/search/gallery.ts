@@ -1,0 +1,56 @@
+import type { ClassSplit } from '../../core/data/classSplit';
+import type { Dataset } from '../../core/data/dataset';
+import { imageIdentity } from '../../core/data/loadDataset';
+import type { EmbeddingItem } from '../../core/export/embeddingExport';
+import { BrowserDatasetFile } from '../../workers/browserFile';
+import type { EncoderSummary } from '../../workers/embedProtocol';
+import type { GallerySpec } from '../../workers/searchProtocol';
+
+/** One validation image as the search, the map and the exports show it. */
+export interface GalleryImage {
+  path: string;
+  file: File | null;
+  classId: number;
+  className: string;
+}
+
+/**
+ * The validation images of the split (in dataset order, as training reads them), as the
+ * worker's gallery spec plus what the page needs to show each row.
+ */
+export function validationGallery(dataset: Dataset, split: ClassSplit, encoder: EncoderSummary): { spec: GallerySpec; images: GalleryImage[] } {
+  const validation = new Set(split.validationClasses);
+  const train = new Set(split.trainClasses);
+  const identities: string[] = [];
+  const labels: number[] = [];
+  const items: EmbeddingItem[] = [];
+  const images: GalleryImage[] = [];
+  for (const image of dataset.images) {
+    if (train.has(image.classId) || !validation.has(image.classId)) continue;
+    const className = dataset.classNames[image.classId] ?? String(image.classId);
+    identities.push(imageIdentity(image.file));
+    labels.push(image.classId);
+    items.push({ file: image.file.path, class: className, classId: image.classId, split: 'validation' });
+    images.push({
+      path: image.file.path,
+      file: image.file instanceof BrowserDatasetFile ? image.file.file : null,
+      classId: image.classId,
+      className,
+    });
+  }
+  return {
+    spec: { preprocessingKey: encoder.preprocessingKey, featureSize: encoder.featureSize, identities, labels: Int32Array.from(labels), items },
+    images,
+  };
+}
+
+/** A stable colour per class (golden-angle hues). */
+export function classColour(classId: number): string {
+  const hue = (classId * 137.508) % 360;
+  return `hsl(${hue.toFixed(1)} 70% 45%)`;
+}
+
+/** An object URL for a File, revoked by the caller (null when there is no file). */
+export function thumbUrl(file: File | null): string | null {
+  return file ? URL.createObjectURL(file) : null;
+}
