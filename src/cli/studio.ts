@@ -32,6 +32,8 @@ Options:
   --classes-per-batch <P>  classes per training batch
   --images-per-class <K>   images per class in a training batch
   --eval-queries <n>       sample n validation queries (default: all, exact)
+  --full-scale             bench only: all 16,185 devkit annotations, each linked to a shared
+                           image (measures time and memory at full size; quality meaningless)
   -h, --help               this text
 `;
 
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
       'classes-per-batch': { type: 'string' },
       'images-per-class': { type: 'string' },
       'eval-queries': { type: 'string' },
+      'full-scale': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
       `R-Precision on never-seen classes: base ${report.baseline.rPrecision.toFixed(4)} -> tuned ${report.tuned.rPrecision.toFixed(4)}`,
     );
   } else if (command === 'bench') {
-    const result = await runBenchmark(options);
+    const result = await runBenchmark(options, { fullScale: values['full-scale'] ?? false });
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     throw new UsageError(`Unknown command '${command}'. Commands: run, bench.`);
