@@ -11,9 +11,9 @@ import { mulberry32 } from '../eval/retrievalMetrics';
 export interface PcaOptions {
   /** Output dimensions. Default 2. */
   components?: number;
-  /** Subspace iterations (more = closer to the exact eigenvectors). Default 6. */
+  /** Subspace iterations (more = closer to the exact eigenvectors; a map needs few). Default 4. */
   iterations?: number;
-  /** Extra block vectors beyond `components` (faster convergence). Default 8. */
+  /** Extra block vectors beyond `components` (faster convergence). Default 6. */
   oversample?: number;
   /** Seed of the random start block. Default 0. */
   seed?: number;
@@ -41,8 +41,8 @@ export function pca(data: Float32Array, dim: number, opts: PcaOptions = {}): Pca
   const k = opts.components ?? 2;
   if (!Number.isInteger(k) || k < 1 || k > dim) throw new Error(`pca: components must be an integer in 1..${dim}, got ${k}`);
   if (n < 2) throw new Error(`pca: needs at least 2 rows, got ${n}`);
-  const iterations = opts.iterations ?? 6;
-  const l = Math.min(dim, k + (opts.oversample ?? 8));
+  const iterations = opts.iterations ?? 4;
+  const l = Math.min(dim, k + (opts.oversample ?? 6));
 
   const x = opts.normalise ? normalisedRows(data, dim) : data;
   const mean = new Float64Array(dim);
@@ -57,7 +57,7 @@ export function pca(data: Float32Array, dim: number, opts: PcaOptions = {}): Pca
   }
   total /= n - 1;
 
-  // Q: dim x l, orthonormal columns (stored row-major: q[d * l + j]).
+  // Q: l block vectors of length dim, orthonormal (q[j * dim + d]).
   const rand = mulberry32(opts.seed ?? 0);
   let q: Float64Array = new Float64Array(dim * l);
   for (let i = 0; i < q.length; i++) q[i] = rand() - 0.5;
@@ -98,7 +98,7 @@ export function pca(data: Float32Array, dim: number, opts: PcaOptions = {}): Pca
     let biggest = 0;
     for (let d = 0; d < dim; d++) {
       let s = 0;
-      for (let j = 0; j < l; j++) s += q[d * l + j] * vectors[j * l + e];
+      for (let j = 0; j < l; j++) s += q[j * dim + d] * vectors[j * l + e];
       comp[d] = s;
       if (Math.abs(s) > Math.abs(biggest)) biggest = s;
     }
@@ -127,55 +127,63 @@ export function normalisedRows(data: Float32Array, dim: number): Float32Array {
   return out;
 }
 
-/** y (n x l) = (X - mean) · Q. */
+/** y (n x l) = (X - mean) · Qᵀ: long contiguous inner loops over dim. */
 function times(x: Float32Array, mean: Float64Array, n: number, dim: number, q: Float64Array, l: number, y: Float64Array): void {
-  y.fill(0);
+  const row = new Float64Array(dim);
   for (let i = 0; i < n; i++) {
     const o = i * dim;
-    const yo = i * l;
-    for (let d = 0; d < dim; d++) {
-      const v = x[o + d] - mean[d];
-      if (v === 0) continue;
-      const qo = d * l;
-      for (let j = 0; j < l; j++) y[yo + j] += v * q[qo + j];
+    for (let d = 0; d < dim; d++) row[d] = x[o + d] - mean[d];
+    for (let j = 0; j < l; j++) {
+      const qo = j * dim;
+      let s0 = 0;
+      let s1 = 0;
+      let d = 0;
+      for (; d + 1 < dim; d += 2) {
+        s0 += row[d] * q[qo + d];
+        s1 += row[d + 1] * q[qo + d + 1];
+      }
+      if (d < dim) s0 += row[d] * q[qo + d];
+      y[i * l + j] = s0 + s1;
     }
   }
 }
 
-/** (X - mean)ᵀ · Y: dim x l. */
+/** (X - mean)ᵀ · Y, as l vectors of length dim. */
 function timesTransposed(x: Float32Array, mean: Float64Array, n: number, dim: number, y: Float64Array, l: number): Float64Array {
   const out = new Float64Array(dim * l);
+  const row = new Float64Array(dim);
   for (let i = 0; i < n; i++) {
     const o = i * dim;
-    const yo = i * l;
-    for (let d = 0; d < dim; d++) {
-      const v = x[o + d] - mean[d];
-      if (v === 0) continue;
-      const qo = d * l;
-      for (let j = 0; j < l; j++) out[qo + j] += v * y[yo + j];
+    for (let d = 0; d < dim; d++) row[d] = x[o + d] - mean[d];
+    for (let j = 0; j < l; j++) {
+      const w = y[i * l + j];
+      const qo = j * dim;
+      for (let d = 0; d < dim; d++) out[qo + d] += w * row[d];
     }
   }
   return out;
 }
 
-/** Modified Gram–Schmidt on the l columns of a dim x l row-major matrix (twice, for stability). */
+/** Modified Gram–Schmidt on l vectors of length dim (twice, for stability). */
 function orthonormalise(q: Float64Array, dim: number, l: number): void {
   for (let pass = 0; pass < 2; pass++) {
     for (let j = 0; j < l; j++) {
+      const jo = j * dim;
       for (let p = 0; p < j; p++) {
+        const po = p * dim;
         let dot = 0;
-        for (let d = 0; d < dim; d++) dot += q[d * l + j] * q[d * l + p];
-        for (let d = 0; d < dim; d++) q[d * l + j] -= dot * q[d * l + p];
+        for (let d = 0; d < dim; d++) dot += q[jo + d] * q[po + d];
+        for (let d = 0; d < dim; d++) q[jo + d] -= dot * q[po + d];
       }
       let norm = 0;
-      for (let d = 0; d < dim; d++) norm += q[d * l + j] * q[d * l + j];
+      for (let d = 0; d < dim; d++) norm += q[jo + d] * q[jo + d];
       norm = Math.sqrt(norm);
       if (norm < 1e-300) {
-        // a degenerate column (rank-deficient data): any unit vector orthogonal to the others will do
-        for (let d = 0; d < dim; d++) q[d * l + j] = d === j % dim ? 1 : 0;
+        // a degenerate vector (rank-deficient data): any unit vector will do; the next pass orthogonalises it
+        for (let d = 0; d < dim; d++) q[jo + d] = d === j % dim ? 1 : 0;
         continue;
       }
-      for (let d = 0; d < dim; d++) q[d * l + j] /= norm;
+      for (let d = 0; d < dim; d++) q[jo + d] /= norm;
     }
   }
 }
