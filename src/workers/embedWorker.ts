@@ -218,6 +218,33 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
     };
     if (missing.length > 0) {
       progress(0);
+      // Write-behind: a batch is stored while the next one is embedded, with at most one write
+      // in flight (the next batch waits for it), so IndexedDB's commit latency stays off the
+      // inference path. An embedding counts (and enters the baseline) once its write is done;
+      // a failed write stops the run at the next batch, or at the end.
+      let writing: Promise<void> = Promise.resolve();
+      const store = async (indices: number[], embeddings: Float32Array) => {
+        const batchIdentities = indices.map((k) => identities[missing[k]]);
+        try {
+          await cache.putBatch(key, batchIdentities, embeddings, dim);
+        } catch (e) {
+          if (isQuotaError(e)) {
+            throw new JobError(
+              'quota',
+              `Browser storage is full: stopped after storing ${embedded} new embeddings ` +
+                `(${lookup.found.length + embedded} in all for this encoder, all kept). ` +
+                `Free space in the cache panel or in the browser's site settings, then embed again to finish.`,
+            );
+          }
+          throw e;
+        }
+        indices.forEach((k, r) => {
+          const i = missing[k];
+          all.set(embeddings.subarray(r * dim, (r + 1) * dim), i * dim);
+          has[i] = 1;
+        });
+        embedded += indices.length;
+      };
       try {
         const result = await embedImages({
           encoder,
@@ -227,26 +254,9 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
           batchSize: options.batchSize,
           signal,
           onBatch: async ({ indices, embeddings }) => {
-            const batchIdentities = indices.map((k) => identities[missing[k]]);
-            try {
-              await cache.putBatch(key, batchIdentities, embeddings, dim);
-            } catch (e) {
-              if (isQuotaError(e)) {
-                throw new JobError(
-                  'quota',
-                  `Browser storage is full: stopped after storing ${embedded} new embeddings ` +
-                    `(${lookup.found.length + embedded} in all for this encoder, all kept). ` +
-                    `Free space in the cache panel or in the browser's site settings, then embed again to finish.`,
-                );
-              }
-              throw e;
-            }
-            indices.forEach((k, r) => {
-              const i = missing[k];
-              all.set(embeddings.subarray(r * dim, (r + 1) * dim), i * dim);
-              has[i] = 1;
-            });
-            embedded += indices.length;
+            await writing;
+            writing = store(indices, embeddings);
+            writing.catch(() => undefined); // handled where it is awaited
           },
           onProblem: (p) => {
             failed += 1;
@@ -254,9 +264,15 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
           },
           onProgress: (p) => progress(p.done),
         });
-        embedded = result.embedded;
+        await writing;
         failed = result.failed.length;
       } catch (e) {
+        // Settle the write in flight first: it is kept if it succeeds, and a storage error wins.
+        const writeError = await writing.then(
+          () => null,
+          (w: unknown) => w,
+        );
+        if (writeError !== null && writeError !== e) throw writeError;
         if (e instanceof EmbeddingAbortedError || (e instanceof DOMException && e.name === 'AbortError')) {
           cancelled = true;
         } else {

@@ -1,0 +1,274 @@
+/**
+ * Browser embedding benchmark, JSON out. Headless Chromium on the WASM backend, the app
+ * served by Vite, the model served in place of its URL (as in the e2e tests):
+ *
+ * - pipeline images/s: the studio's embedding worker (decode + infer + store in IndexedDB),
+ *   from its own `embed-done` event (embedding loop only: model load and cache lookup excluded);
+ * - bare encoder images/s: the same model, backend, images and batch size in a bench worker
+ *   (src/workers/bench/bareEncoderWorker.ts), images decoded beforehand, inference timed only;
+ * - their ratio (goal: at least 0.9), decode ms per image in the worker;
+ * - bytes stored per embedding, and the time to read 10,000 cached embeddings (10,000
+ *   synthetic ones are written, then removed).
+ *
+ *   npm run bench:browser -- [--rounds 2] [--batch 32] [--v2] [--out bench-browser.json]
+ *
+ * --v2 adds MobileNetV2 1.0 (224) on a subset (4 classes × 30 images of stanford-cars-40-folders).
+ * Figures vary with the machine's load: the rounds alternate pipeline and bare runs.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { sharedPath } from '../support/shared';
+import { dropFolder, embedAndWait, launchBrowser, serveModelAt, startStudio, type Browser } from '../e2e/support/studio';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+const rounds = Number(arg('rounds', '2'));
+const batchSize = Number(arg('batch', '32'));
+const withV2 = process.argv.includes('--v2');
+const out = arg('out', 'bench-browser.json');
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+interface EmbedDone {
+  embedded: number;
+  imagesPerSecond: number;
+  decodeMsPerImage: number;
+  seconds: number;
+}
+
+/** Records the embedding worker's terminal events on window.__benchEvents (bench only). */
+const RECORD_WORKER_EVENTS = `(() => {
+  const W = window.Worker;
+  window.Worker = class extends W {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        if (e.data && (e.data.type === 'embed-done' || e.data.type === 'error')) (window.__benchEvents ??= []).push(e.data);
+      });
+    }
+  };
+})();`;
+
+async function clearEmbeddings(page: Page): Promise<void> {
+  await page.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open('similarity-studio');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains('embeddings')) return (db.close(), resolve());
+          const tx = db.transaction(['embeddings', 'embeddingSets'], 'readwrite');
+          tx.objectStore('embeddings').clear();
+          tx.objectStore('embeddingSets').clear();
+          tx.oncomplete = () => (db.close(), resolve());
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+  );
+}
+
+/** One full pipeline run on an empty cache; the worker's embed-done figures. */
+async function pipelineRun(browser: Browser, url: string, modelUrl: string, folder: string, expected: number): Promise<EmbedDone> {
+  const { page } = browser;
+  await page.goto(url);
+  await clearEmbeddings(page);
+  await page.reload();
+  await dropFolder(browser, folder);
+  await page.getByTestId('dataset-images').waitFor({ timeout: 120_000 });
+  await page.getByTestId('encoder-url').fill(modelUrl);
+  await page.getByTestId('encoder-url-use').click();
+  await page.getByTestId('backend-select').selectOption('wasm');
+  await page.getByTestId('embed-batch').fill(String(batchSize));
+  const r = await embedAndWait(page, 900_000);
+  if (r.embedded !== expected) throw new Error(`pipeline embedded ${r.embedded}, expected ${expected}`);
+  const events = (await page.evaluate(() => (window as unknown as { __benchEvents?: unknown[] }).__benchEvents ?? [])) as (EmbedDone & {
+    type: string;
+  })[];
+  const done = events.filter((e) => e.type === 'embed-done').pop();
+  if (!done) throw new Error('no embed-done event recorded');
+  return done;
+}
+
+interface BareResult {
+  images: number;
+  decodeMsPerImage: number;
+  inferSeconds: number;
+  imagesPerSecond: number;
+}
+
+/** The bare encoder on the same image files (every JPEG under the folder, sorted by path). */
+async function bareRun(page: Page, modelUrl: string, folder: string): Promise<BareResult> {
+  await page.evaluate(() => {
+    document.getElementById('bench-files')?.remove();
+    const input = document.createElement('input');
+    input.type = 'file';
+    input.multiple = true;
+    input.webkitdirectory = true;
+    input.id = 'bench-files';
+    input.hidden = true;
+    document.body.append(input);
+  });
+  await page.setInputFiles('#bench-files', folder);
+  return page.evaluate(
+    ({ modelUrl, batchSize }) =>
+      new Promise<BareResult>((resolve, reject) => {
+        const input = document.getElementById('bench-files') as HTMLInputElement;
+        const files = Array.from(input.files ?? [])
+          .filter((f) => /\.jpe?g$/i.test(f.name))
+          .sort((a, b) => a.webkitRelativePath.localeCompare(b.webkitRelativePath));
+        const worker = new Worker('/src/workers/bench/bareEncoderWorker.ts', { type: 'module' });
+        worker.onerror = (e) => reject(new Error(e.message));
+        worker.onmessage = (e) => {
+          worker.terminate();
+          if (e.data.ok) resolve(e.data.result);
+          else reject(new Error(e.data.error));
+        };
+        worker.postMessage({ modelUrl, files, batchSize, backend: 'wasm' });
+      }),
+    { modelUrl, batchSize },
+  );
+}
+
+/** Writes 10,000 synthetic 256-d embeddings through the cache adapter, times reading them, removes them. */
+async function storageBench(page: Page) {
+  return page.evaluate(async () => {
+    const url = '/src/storage/embeddingCache.ts';
+    const { EmbeddingCache } = await import(/* @vite-ignore */ url);
+    const N = 10_000;
+    const DIM = 256;
+    const key = 'bench-synthetic|mobilenet-v1-0.25-128-like|256';
+    // (No named local functions in here: tsx's __name helper does not exist in the page.)
+    const cache = await EmbeddingCache.open();
+    await cache.clearSet(key);
+    const usageBefore = (await navigator.storage.estimate()).usage ?? 0;
+    const identities = Array.from({ length: N }, (_, i) => `cars_train/${String(i).padStart(5, '0')}.jpg|${40000 + i}|1700000000000`);
+    const vectors = new Float32Array(N * DIM);
+    for (let i = 0; i < vectors.length; i++) vectors[i] = Math.sin(i);
+    const writeStarted = performance.now();
+    for (let i = 0; i < N; i += 32) {
+      const ids = identities.slice(i, i + 32);
+      await cache.putBatch(key, ids, vectors.subarray(i * DIM, (i + ids.length) * DIM), DIM);
+    }
+    const writeMs = performance.now() - writeStarted;
+    const usageAfter = (await navigator.storage.estimate()).usage ?? 0;
+    const readMs: number[] = [];
+    const lookupMs: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      let t = performance.now();
+      const set = await cache.readSet(key, DIM);
+      readMs.push(performance.now() - t);
+      if (set.identities.length !== N) throw new Error(`read ${set.identities.length} of ${N}`);
+      t = performance.now();
+      await cache.lookup(key, DIM, identities);
+      lookupMs.push(performance.now() - t);
+    }
+    await cache.clearSet(key);
+    cache.close();
+    const keyChars = key.length + 2 + identities[0].length;
+    return { N, DIM, writeMs, usageBefore, usageAfter, readMs, lookupMs, keyChars };
+  });
+}
+
+/** classes × perClass images of stanford-cars-40-folders in a temp folder. */
+function subset(classes: number, perClass: number): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'bench-subset-'));
+  const source = sharedPath('data', 'stanford-cars-40-folders');
+  for (const cls of readdirSync(source).sort().slice(0, classes)) {
+    mkdirSync(path.join(root, cls));
+    for (const img of readdirSync(path.join(source, cls)).sort().slice(0, perClass)) {
+      copyFileSync(path.join(source, cls, img), path.join(root, cls, img));
+    }
+  }
+  return root;
+}
+
+async function compare(browser: Browser, url: string, modelUrl: string, folder: string, images: number) {
+  const pipeline: EmbedDone[] = [];
+  const bare: BareResult[] = [];
+  const { page } = browser;
+  for (let r = 0; r < rounds; r++) {
+    pipeline.push(await pipelineRun(browser, url, modelUrl, folder, images));
+    bare.push(await bareRun(page, modelUrl, folder));
+    console.error(
+      `[bench] ${modelUrl} round ${r + 1}: pipeline ${pipeline[r].imagesPerSecond.toFixed(1)} images/s, bare ${bare[r].imagesPerSecond.toFixed(1)} images/s`,
+    );
+  }
+  const p = median(pipeline.map((x) => x.imagesPerSecond));
+  const b = median(bare.map((x) => x.imagesPerSecond));
+  return {
+    images,
+    batchSize,
+    pipelineImagesPerSecond: round(p, 1),
+    bareEncoderImagesPerSecond: round(b, 1),
+    ratio: round(p / b),
+    goal: 0.9,
+    decodeMsPerImageInWorker: round(median(pipeline.map((x) => x.decodeMsPerImage)), 1),
+    rounds: pipeline.map((x, i) => ({
+      pipelineImagesPerSecond: round(x.imagesPerSecond, 1),
+      bareImagesPerSecond: round(bare[i].imagesPerSecond, 1),
+      ratio: round(x.imagesPerSecond / bare[i].imagesPerSecond),
+      pipelineDecodeMsPerImage: round(x.decodeMsPerImage, 1),
+      bareDecodeMsPerImage: round(bare[i].decodeMsPerImage, 1),
+    })),
+  };
+}
+
+async function main(): Promise<void> {
+  const server = await startStudio();
+  const browser = await launchBrowser();
+  const temp: string[] = [];
+  try {
+    await browser.context.addInitScript(RECORD_WORKER_EVENTS);
+    const v1Url = 'https://models.studio.test/mobilenet-v1-0.25-128/model.json';
+    const v2Url = 'https://models.studio.test/mobilenet-v2-1.0-224/model.json';
+    await serveModelAt(browser.context, v1Url, 'mobilenet-v1-0.25-128');
+    await serveModelAt(browser.context, v2Url, 'mobilenet-v2-1.0-224');
+    const { page } = browser;
+    const started = Date.now();
+    const results: Record<string, unknown> = {
+      machine: { cpus: os.cpus().length, loadAverage: os.loadavg().map((x) => round(x, 2)), browser: browser.context.browser()?.version() ?? 'chromium' },
+      backend: 'wasm',
+    };
+    results['mobilenet-v1-0.25-128 on stanford-cars-40 (1,619 images)'] = await compare(browser, server.url, v1Url, sharedPath('data', 'stanford-cars-40'), 1619);
+    if (withV2) {
+      const folder = subset(4, 30);
+      temp.push(folder);
+      const n = readdirSync(folder).reduce((s, c) => s + readdirSync(path.join(folder, c)).length, 0);
+      results[`mobilenet-v2-1.0-224 on a subset (${n} images)`] = await compare(browser, server.url, v2Url, folder, n);
+    }
+    const s = await storageBench(page);
+    results.storage = {
+      embeddings: s.N,
+      featureSize: s.DIM,
+      valueBytesPerEmbedding: s.DIM * 4,
+      keyBytesPerEmbedding: s.keyChars * 2,
+      diskBytesPerEmbedding: round((s.usageAfter - s.usageBefore) / s.N, 0),
+      writeMsPer10000: round(s.writeMs, 0),
+      read10000Ms: round(median(s.readMs), 1),
+      read10000MsAll: s.readMs.map((x) => round(x, 1)),
+      lookup10000Ms: round(median(s.lookupMs), 1),
+    };
+    results.seconds = round((Date.now() - started) / 1000, 1);
+    const json = JSON.stringify(results, null, 2);
+    writeFileSync(out, json + '\n');
+    console.log(json);
+  } finally {
+    await browser.close();
+    await server.close();
+    for (const t of temp) rmSync(t, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
