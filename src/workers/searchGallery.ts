@@ -10,7 +10,7 @@ import { searchIndex, type SearchIndex } from '../core/eval/nearestNeighbours';
 import { projectorTsv, qdrantPointsChunks, type EmbeddingItem } from '../core/export/embeddingExport';
 import { pca } from '../core/project/pca';
 import { umapProject } from '../core/project/umap';
-import { createSkipConnectionHead, type NamedWeights } from '../core/train/heads';
+import { createSkipConnectionHead, type Head, type NamedWeights } from '../core/train/heads';
 import { embedWithHead } from '../core/train/trainer';
 import type { EmbeddingFileFormat, EvaluationOptions, NeighbourList, ProjectionMethod, Space } from './searchProtocol';
 import type { RetrievalSummary } from './trainProtocol';
@@ -20,7 +20,7 @@ export class SearchGallery {
   private readonly base: SearchIndex;
   private tunedVectors: Float32Array | null = null;
   private tuned: SearchIndex | null = null;
-  private headWeights: NamedWeights | null = null;
+  private head: Head | null = null;
   private readonly projections = new Map<string, Float32Array>();
 
   constructor(
@@ -44,18 +44,11 @@ export class SearchGallery {
   setHead(weights: NamedWeights | null): void {
     this.tuned = null;
     this.tunedVectors = null;
-    this.headWeights = null;
+    this.head?.dispose();
+    this.head = null;
     for (const key of [...this.projections.keys()]) if (key.startsWith('tuned')) this.projections.delete(key);
     if (!weights) return;
-    this.headWeights = weights;
-    this.tunedVectors = this.applyHead(this.vectors);
-    this.tuned = searchIndex(this.tunedVectors, this.dim, this.distance);
-  }
-
-  /** The head's outputs for some rows of `dim` (throws without a head). */
-  applyHead(rows: Float32Array): Float32Array {
-    if (!this.headWeights) throw new Error('No head is loaded');
-    const gates = this.headWeights.gates_0;
+    const gates = weights.gates_0;
     if (!gates || gates.data.length !== this.dim) {
       throw new Error(
         `This head is for ${gates?.data.length ?? '?'}-d embeddings, but the encoder gives ${this.dim}-d ones: choose the encoder the head was trained on.`,
@@ -63,11 +56,20 @@ export class SearchGallery {
     }
     const head = createSkipConnectionHead(this.dim, { dropout: 0 });
     try {
-      head.setWeights(this.headWeights);
-      return embedWithHead(head, rows, this.dim);
-    } finally {
+      head.setWeights(weights);
+    } catch (e) {
       head.dispose();
+      throw e;
     }
+    this.head = head;
+    this.tunedVectors = this.applyHead(this.vectors);
+    this.tuned = searchIndex(this.tunedVectors, this.dim, this.distance);
+  }
+
+  /** The head's outputs for some rows of `dim` (throws without a head). */
+  applyHead(rows: Float32Array): Float32Array {
+    if (!this.head) throw new Error('No head is loaded');
+    return embedWithHead(this.head, rows, this.dim);
   }
 
   /** Base (and tuned, with a head) retrieval metrics on the gallery, measured as training does. */

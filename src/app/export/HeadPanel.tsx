@@ -24,6 +24,8 @@ export interface HeadMetricsView {
   base: RetrievalSummary | null;
   tuned: RetrievalSummary | null;
   message: string | null;
+  /** The head these metrics are of (its `ActiveHead.key`). */
+  headKey: string | null;
 }
 
 const METRICS: { key: keyof RetrievalSummary; label: string }[] = [
@@ -134,7 +136,9 @@ export function HeadPanel(props: {
   };
 
   return (
-    <Panel id="head" title="Trained head" status={active ? <span data-testid="head-active">{active.label}</span> : 'none yet'}>
+    <Panel id="head" title="Trained head" status={active ? <span data-testid="head-active" data-key={active.key}>
+          {active.label}
+        </span> : 'none yet'}>
       <p className="hint">
         The head of a training run — download it (safetensors + config.json for quaterion-models' SkipConnectionHead, TF.js
         model.json + weights.bin, and the encoder's model card), or load one back to measure it on this validation set.
@@ -192,7 +196,7 @@ export function HeadPanel(props: {
         </p>
       )}
       {(metrics.base || metrics.phase === 'measuring') && (
-        <table className="head-metrics" data-testid="head-metrics" data-phase={metrics.phase}>
+        <table className="head-metrics" data-testid="head-metrics" data-phase={metrics.phase} data-head={metrics.headKey ?? ''}>
           <thead>
             <tr>
               <th>On this validation set</th>

@@ -26,7 +26,7 @@ export function SearchPanel(props: {
   const [page, setPage] = useState(0);
   const [k, setK] = useState(8);
   const [query, setQuery] = useState<Query | null>(null);
-  const [results, setResults] = useState<SearchEventOf<'results'> | null>(null);
+  const [found, setFound] = useState<{ query: Query; results: SearchEventOf<'results'> } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [embedding, setEmbedding] = useState(false);
   const [over, setOver] = useState(false);
@@ -41,7 +41,7 @@ export function SearchPanel(props: {
         query: q.kind === 'row' ? { kind: 'row', row: q.row } : { kind: 'identity', identity: q.identity },
         k: kk,
       });
-      if (mine === seq.current) setResults(r);
+      if (mine === seq.current) setFound({ query: q, results: r });
     } catch (e) {
       if (mine === seq.current) setError(e instanceof Error ? e.message : String(e));
     }
@@ -52,7 +52,7 @@ export function SearchPanel(props: {
   }, [query, k, version, images, run]);
 
   useEffect(() => {
-    setResults(null);
+    setFound(null);
     setQuery(null);
     setPage(0);
   }, [images]);
@@ -75,6 +75,9 @@ export function SearchPanel(props: {
   const shown = images?.slice(page * PAGE, (page + 1) * PAGE) ?? [];
   const queryImage = query?.kind === 'row' && images ? images[query.row] : null;
   const queryClass = queryImage?.classId ?? null;
+  // results are shown only for the query they answer
+  const results = found && found.query === query ? found.results : null;
+  const queryTag = query ? (query.kind === 'row' ? `row:${query.row}` : `photo:${query.identity}`) : '';
 
   return (
     <Panel
@@ -181,9 +184,9 @@ export function SearchPanel(props: {
       )}
       {results && images && (
         <div className="two-columns">
-          <Hits title="Frozen encoder" testId="search-results-base" list={results.base} images={images} queryClass={queryClass} />
+          <Hits title="Frozen encoder" testId="search-results-base" list={results.base} images={images} queryClass={queryClass} queryTag={queryTag} />
           {results.tuned ? (
-            <Hits title="With the trained head" testId="search-results-tuned" list={results.tuned} images={images} queryClass={queryClass} />
+            <Hits title="With the trained head" testId="search-results-tuned" list={results.tuned} images={images} queryClass={queryClass} queryTag={queryTag} />
           ) : (
             <p className="hint">{hasHead ? '' : 'Train a head (or load one) to compare.'}</p>
           )}
@@ -193,11 +196,11 @@ export function SearchPanel(props: {
   );
 }
 
-function Hits(props: { title: string; testId: string; list: NeighbourList; images: GalleryImage[]; queryClass: number | null }) {
-  const { title, testId, list, images, queryClass } = props;
+function Hits(props: { title: string; testId: string; list: NeighbourList; images: GalleryImage[]; queryClass: number | null; queryTag: string }) {
+  const { title, testId, list, images, queryClass, queryTag } = props;
   const correct = queryClass === null ? null : Array.from(list.index).filter((r) => images[r]?.classId === queryClass).length;
   return (
-    <section data-testid={testId} data-count={list.index.length} data-correct={correct ?? ''}>
+    <section data-testid={testId} data-query={queryTag} data-count={list.index.length} data-correct={correct ?? ''}>
       <h3>
         {title}
         {correct !== null && ` — ${correct} of ${list.index.length} of the same model`}

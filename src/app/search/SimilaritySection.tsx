@@ -36,7 +36,7 @@ interface GalleryView {
 }
 
 const IDLE: GalleryView = { phase: 'idle', images: null, key: '', missing: 0, message: null };
-const NO_METRICS: HeadMetricsView = { phase: 'idle', base: null, tuned: null, message: null };
+const NO_METRICS: HeadMetricsView = { phase: 'idle', base: null, tuned: null, message: null, headKey: null };
 
 /** What the trained head is for: its download, similar-cars search, the embedding map and the embedding exports. */
 export function SimilaritySection(props: SimilaritySectionProps) {
@@ -92,7 +92,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
       .request({ type: 'set-head', weights: head?.weights ?? null, evaluation })
       .then((r) => {
         if (!live) return;
-        setMetrics({ phase: 'ready', base: r.base, tuned: r.tuned, message: null });
+        setMetrics({ phase: 'ready', base: r.base, tuned: r.tuned, message: null, headKey: head?.key ?? null });
         setApplied(`${gallery.key}#${head?.key ?? 'none'}`);
       })
       .catch((e: unknown) => {
