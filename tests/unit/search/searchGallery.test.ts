@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { searchIndex } from '../../../src/core/eval/nearestNeighbours';
+import { mulberry32, retrievalMetrics } from '../../../src/core/eval/retrievalMetrics';
+import { createSkipConnectionHead } from '../../../src/core/train/heads';
+import { embedWithHead } from '../../../src/core/train/trainer';
+import { SearchGallery } from '../../../src/workers/searchGallery';
+import { searchRequestProblem } from '../../../src/workers/searchProtocol';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function gallery(n = 60, dim = 16) {
+  const rand = mulberry32(2);
+  const labels = Int32Array.from({ length: n }, (_, i) => i % 4);
+  const vectors = Float32Array.from({ length: n * dim }, (_, j) => (Math.floor(j / dim) % 4 === j % 4 ? 3 : 0) + rand());
+  const items = Array.from(labels, (c, i) => ({ file: `f${i}.jpg`, class: `c${c}`, classId: c, split: 'validation' }));
+  return { g: new SearchGallery(dim, vectors, labels, items, 'cosine'), vectors, labels, dim, n };
+}
+
+describe('SearchGallery (what the search worker holds)', () => {
+  it('searches base and tuned like the engine, leaving the query out; measures like retrievalMetrics', () => {
+    const { g, vectors, labels, dim } = gallery();
+    const head = createSkipConnectionHead(dim, { seed: 1, gateInit: 1 });
+    const weights = head.getWeights();
+    const tuned = embedWithHead(head, vectors, dim);
+    head.dispose();
+    const before = tf.memory().numTensors;
+    g.setHead(weights);
+    const r = g.search(g.row('base', 3), 5, 3);
+    expect(Array.from(r.base.index)).toEqual(Array.from(searchIndex(vectors, dim, 'cosine').search(vectors.subarray(3 * dim, 4 * dim), 5, [3]).index));
+    expect(Array.from(r.tuned!.index)).toEqual(Array.from(searchIndex(tuned, dim, 'cosine').search(tuned.subarray(3 * dim, 4 * dim), 5, [3]).index));
+    expect(r.base.index).not.toContain(3);
+    // a vector that is not in the gallery goes through the head first
+    const photo = g.search(vectors.subarray(3 * dim, 4 * dim), 1);
+    expect(photo.base.index[0]).toBe(3);
+    expect(photo.tuned!.index[0]).toBe(3);
+    expect(photo.tuned!.distance[0]).toBeLessThan(1e-6);
+    const m = g.metrics({ distance: 'cosine', queryCount: null, seed: 42 });
+    expect(m.tuned!.rPrecision).toBe(retrievalMetrics(tuned, dim, labels).rPrecision);
+    expect(m.base.rPrecision).toBe(retrievalMetrics(vectors, dim, labels).rPrecision);
+    g.setHead(null);
+    expect(g.search(g.row('base', 0), 3, 0).tuned).toBeNull();
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
+  });
+
+  it('refuses a head of another size, and projects to n x 2 (cached until the head changes)', async () => {
+    const { g, n } = gallery();
+    const other = createSkipConnectionHead(8);
+    expect(() => g.setHead(other.getWeights())).toThrow('This head is for 8-d embeddings, but the encoder gives 16-d ones');
+    other.dispose();
+    const a = await g.project('base', 'pca');
+    expect(a.length).toBe(n * 2);
+    expect(await g.project('base', 'pca')).toBe(a);
+    await expect(g.project('tuned', 'pca')).rejects.toThrow('No head is loaded');
+  });
+
+  it('exports Qdrant points and the projector pair for each row', async () => {
+    const { g, n, dim } = gallery();
+    const [points] = g.exportFiles('base', 'qdrant');
+    const lines = (await points.blob.text()).trim().split('\n');
+    expect(points.name).toBe('points.jsonl');
+    expect(lines.length).toBe(n);
+    expect(JSON.parse(lines[7])).toMatchObject({ id: 7, payload: { file: 'f7.jpg', class: 'c3', classId: 3, split: 'validation' } });
+    const [vectors, metadata] = g.exportFiles('base', 'projector');
+    expect((await vectors.blob.text()).trim().split('\n')[0].split('\t').length).toBe(dim);
+    expect((await metadata.blob.text()).split('\n')[0]).toBe('file\tclass');
+  });
+});
+
+describe('searchRequestProblem', () => {
+  it('names what is wrong with a request', () => {
+    expect(searchRequestProblem(null)).toBe('a request must be an object');
+    expect(searchRequestProblem({ type: 'search', reqId: '' })).toBe('a request needs a reqId');
+    expect(searchRequestProblem({ type: 'nope', reqId: 'a' })).toContain('unknown request type "nope"');
+    expect(searchRequestProblem({ type: 'search', reqId: 'a', query: { kind: 'row', row: 1 }, k: 0 })).toBe('k must be an integer ≥ 1');
+    expect(searchRequestProblem({ type: 'project', reqId: 'a', space: 'x', method: 'pca' })).toContain("space must be 'base' or 'tuned'");
+    expect(searchRequestProblem({ type: 'export', reqId: 'a', space: 'base', format: 'csv' })).toContain("format must be 'qdrant' or 'projector'");
+    expect(
+      searchRequestProblem({
+        type: 'load',
+        reqId: 'a',
+        distance: 'cosine',
+        gallery: { preprocessingKey: 'k', featureSize: 4, identities: ['a'], labels: new Int32Array(2), items: [] },
+      }),
+    ).toBe('gallery has 1 identities, 2 labels and 0 items');
+    expect(searchRequestProblem({ type: 'set-head', reqId: 'a', weights: null, evaluation: { distance: 'cosine', queryCount: 0, seed: 1 } })).toBe(
+      'evaluation.queryCount must be null or a positive integer',
+    );
+    expect(searchRequestProblem({ type: 'search', reqId: 'a', query: { kind: 'row', row: 1 }, k: 3 })).toBeNull();
+  });
+});
