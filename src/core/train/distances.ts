@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matMulPlain } from './matMul';
 
 /** The distances the studio trains and evaluates with (reference.md, "Distance"). */
 export type DistanceName = 'cosine' | 'euclidean';
@@ -21,12 +22,12 @@ export function distanceMatrix(x: tf.Tensor2D, distance: DistanceName): tf.Tenso
       // for an all-zero row (sqrt's derivative never sees 0).
       const norm = tf.sqrt(tf.maximum(tf.sum(tf.square(x), 1, true), 1e-24));
       const xn = tf.div(x, norm);
-      const similarity = tf.div(tf.add(tf.matMul(xn, xn, false, true), 1), 2);
+      const similarity = tf.div(tf.add(matMulPlain(xn, xn, { transposeB: true }), 1), 2);
       return tf.sub(1, similarity) as tf.Tensor2D;
     }
     if (distance === 'euclidean') {
       const n = x.shape[0];
-      const dot = tf.matMul(x, x, false, true);
+      const dot = matMulPlain(x, x, { transposeB: true });
       // diagonal of the Gram matrix itself (not sum(x²)) so that D_ii cancels to exactly 0
       const squareNorm = tf.sum(tf.mul(dot, tf.eye(n)), 1);
       const squared = tf.relu(

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matMulPlain } from './matMul';
 import { randomInt, seededRandom, type RandomSource } from './randomSource';
 
 /** A head's weights by name, in the reference's (PyTorch state_dict) names and layouts. */
@@ -13,7 +14,7 @@ export type HeadKind = 'skip-connection' | 'identity';
 export interface Head {
   readonly kind: HeadKind;
   readonly dim: number;
-  /** Forward pass; `training` turns dropout on. */
+  /** Forward pass; `training` turns dropout on. `x` is treated as a constant: gradients reach the head's variables only. */
   apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D;
   readonly trainableVariables: tf.Variable[];
   getWeights(): NamedWeights;
@@ -73,7 +74,8 @@ export function createSkipConnectionHead(dim: number, opts: SkipConnectionHeadOp
         // a fresh dropout seed per call, drawn from the head's generator: reproducible runs
         const dropped =
           training && rate > 0 ? (tf.dropout(x, rate, undefined, randomInt(random, 2 ** 31)) as tf.Tensor2D) : x;
-        const fc = tf.add(tf.matMul(dropped, weight, false, true), bias);
+        // the input is the frozen encoder's output: no gradient flows to it (see matMulPlain)
+        const fc = tf.add(matMulPlain(dropped, weight, { transposeB: true, constantA: true }), bias);
         return tf.add(tf.mul(fc, tf.sigmoid(gates)), dropped) as tf.Tensor2D;
       });
     },

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { retrievalMetrics } from '../eval/retrievalMetrics';
 import { PKBatchSampler } from './batchSampler';
 import type { DistanceName } from './distances';
-import { createIdentityHead, createSkipConnectionHead, type Head, type HeadKind, type NamedWeights } from './heads';
+import { createIdentityHead, createSkipConnectionHead, type Head, type HeadKind } from './heads';
 import { seededRandom, type RandomSource } from './randomSource';
 import { tripletLoss, type Mining } from './tripletLoss';
 
@@ -208,7 +208,10 @@ export class HeadTrainer {
   private readonly optimizer: tf.Optimizer | null;
   private readonly metrics: RetrievalMetricsFn;
   private readonly history: EpochReport[] = [];
-  private bestWeights: NamedWeights | null = null;
+  /** Copies of the trainable variables at the best epoch (kept on the backend: no read-back). */
+  private bestWeights: tf.Tensor[] | null = null;
+  /** Fixed P×K batches of the validation set for the validation loss: row indices and labels. */
+  private readonly validationBatches: { indices: tf.Tensor1D; labels: Int32Array }[];
   private bestEpoch = 0;
   private bestValidationLoss = Infinity;
   private stopRequested = false;
@@ -260,6 +263,16 @@ export class HeadTrainer {
     });
     this.trainX = tf.tensor2d(opts.train.embeddings, [opts.train.labels.length, dim]);
     this.validationX = tf.tensor2d(opts.validation.embeddings, [opts.validation.labels.length, dim]);
+    // the same validation batches every epoch (own fixed seed), so epochs compare on equal terms
+    const validationSampler = new PKBatchSampler(opts.validation.labels, {
+      classesPerBatch: this.config.classesPerBatch,
+      imagesPerClass: this.config.imagesPerClass,
+      random: seededRandom(this.config.seed ^ 0x5eed),
+    });
+    this.validationBatches = validationSampler.epoch().map((batch) => ({
+      indices: tf.tensor1d(batch, 'int32'),
+      labels: gatherLabels(opts.validation.labels, batch),
+    }));
     // eps 1e-8 as PyTorch's default (tfjs's default is the backend's epsilon, up to 1e-4)
     this.optimizer = this.head.trainableVariables.length ? tf.train.adam(this.config.learningRate, 0.9, 0.999, 1e-8) : null;
   }
@@ -329,7 +342,8 @@ export class HeadTrainer {
       report.isBest = true;
       this.bestValidationLoss = evaluation.validationLoss;
       this.bestEpoch = epoch;
-      this.bestWeights = this.head.getWeights();
+      tf.dispose(this.bestWeights ?? []);
+      this.bestWeights = this.head.trainableVariables.map((v) => tf.clone(v));
     }
     this.history.push(report);
     if (this.stopRequested) this.finish('stopped');
@@ -350,34 +364,35 @@ export class HeadTrainer {
     return this.getState();
   }
 
-  /** Validation loss and retrieval metrics of the head as it is now (eval mode). */
+  /**
+   * Validation loss and retrieval metrics of the head as it is now (eval mode). The head runs
+   * once over the validation set; the loss batches are rows of that output (in eval mode a row's
+   * output does not depend on its batch), and one read-back serves loss and metrics.
+   */
   async evaluate(): Promise<Evaluation> {
     this.checkUsable();
     const { labels } = this.validation;
-    // the same batches every time (fixed seed), so epochs are compared on equal terms
-    const sampler = new PKBatchSampler(labels, {
-      classesPerBatch: this.config.classesPerBatch,
-      imagesPerClass: this.config.imagesPerClass,
-      random: seededRandom(this.config.seed ^ 0x5eed),
-    });
-    let total = 0;
-    const batches = sampler.epoch();
-    for (const batch of batches) {
-      const loss = tf.tidy(() => {
-        const x = tf.gather(this.validationX, tf.tensor1d(batch, 'int32'));
-        return tripletLoss(this.head.apply(x, false), gatherLabels(labels, batch), this.config.loss);
-      });
-      total += (await loss.data())[0];
-      loss.dispose();
+    const outputs = this.head.apply(this.validationX, false);
+    const lossSum = tf.tidy(() =>
+      tf.addN(this.validationBatches.map((b) => tripletLoss(tf.gather(outputs, b.indices), b.labels, this.config.loss))),
+    );
+    let values: Float32Array;
+    let total: number;
+    try {
+      [values, total] = await Promise.all([
+        outputs.data() as Promise<Float32Array>,
+        lossSum.data().then((d) => d[0]),
+      ]);
+    } finally {
+      tf.dispose([outputs, lossSum]);
     }
-    const outputs = embedWithHead(this.head, this.validation.embeddings, this.dim);
-    const m = this.metrics(outputs, this.dim, labels, {
+    const m = this.metrics(values, this.dim, labels, {
       distance: this.config.loss.distance,
       queryCount: this.config.validationQueries ?? undefined,
       seed: this.config.seed,
     });
     return {
-      validationLoss: total / batches.length,
+      validationLoss: total / this.validationBatches.length,
       rPrecision: m.rPrecision,
       rPrecisionMacro: m.rPrecisionMacro,
       precisionAt1: m.precisionAt1,
@@ -396,33 +411,43 @@ export class HeadTrainer {
     if (this.disposed) return;
     this.disposed = true;
     this.optimizer?.dispose();
-    tf.dispose([this.trainX, this.validationX]);
+    tf.dispose([this.trainX, this.validationX, ...this.validationBatches.map((b) => b.indices), ...(this.bestWeights ?? [])]);
+    this.bestWeights = null;
     if (this.ownsHead) this.head.dispose();
   }
 
+  /** One pass of training batches; the step losses are summed on the backend and read once. */
   private async trainEpoch(): Promise<number> {
     const { labels } = this.train;
     const variables = this.head.trainableVariables;
-    let total = 0;
+    const losses: tf.Scalar[] = [];
     const batches = this.sampler.epoch();
-    for (const batch of batches) {
-      const batchLabels = gatherLabels(labels, batch);
-      const x = tf.tidy(() => tf.gather(this.trainX, tf.tensor1d(batch, 'int32')) as tf.Tensor2D);
-      const loss = this.optimizer
-        ? this.optimizer.minimize(() => tripletLoss(this.head.apply(x, true), batchLabels, this.config.loss), true, variables)!
-        : tf.tidy(() => tripletLoss(this.head.apply(x, false), batchLabels, this.config.loss));
-      x.dispose();
-      const value = (await loss.data())[0];
-      loss.dispose();
-      if (!Number.isFinite(value)) return value;
-      total += value;
+    try {
+      for (const batch of batches) {
+        const batchLabels = gatherLabels(labels, batch);
+        const x = tf.tidy(() => tf.gather(this.trainX, tf.tensor1d(batch, 'int32')) as tf.Tensor2D);
+        const loss = this.optimizer
+          ? this.optimizer.minimize(() => tripletLoss(this.head.apply(x, true), batchLabels, this.config.loss), true, variables)!
+          : tf.tidy(() => tripletLoss(this.head.apply(x, false), batchLabels, this.config.loss));
+        x.dispose();
+        losses.push(loss);
+      }
+      // a non-finite step makes the sum non-finite; the best weights are restored anyway
+      const sum = tf.addN(losses);
+      const total = (await sum.data())[0];
+      sum.dispose();
+      return total / batches.length;
+    } finally {
+      tf.dispose(losses);
     }
-    return total / batches.length;
   }
 
   private finish(reason: StopReason): void {
     this.stopReason = reason;
-    if (this.bestWeights) this.head.setWeights(this.bestWeights);
+    if (this.bestWeights) {
+      const best = this.bestWeights;
+      this.head.trainableVariables.forEach((v, i) => v.assign(best[i]));
+    }
   }
 
   private checkUsable(): void {
