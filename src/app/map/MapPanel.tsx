@@ -5,8 +5,8 @@ import { searchClient } from '../search/searchClientInstance';
 import { Thumb } from '../search/Thumb';
 import { Panel } from '../shell/Panel';
 
-const WIDTH = 500;
-const HEIGHT = 400;
+const WIDTH = 480;
+const HEIGHT = 380;
 const PAD = 10;
 
 type Coords = Partial<Record<`${Space}:${ProjectionMethod}`, Float32Array>>;
@@ -202,7 +202,7 @@ function ScatterMap(props: { title: string; testId: string; coords: Float32Array
             className="map-tip"
             data-testid={`${testId}-tip`}
             data-row={hover.i}
-            style={{ left: Math.min(hover.x + 12, WIDTH - 130), top: Math.min(hover.y + 12, HEIGHT - 110) }}
+            style={{ left: Math.min(hover.x + 12, WIDTH - 134), top: Math.min(hover.y + 12, HEIGHT - 112) }}
           >
             <Thumb file={hovered.file} alt={hovered.className} />
             <div>{hovered.className}</div>

@@ -224,7 +224,7 @@ function Hits(props: { title: string; testId: string; list: NeighbourList; image
               <div className="hit-text">
                 {same !== null && <span className="hit-mark">{same ? '✓ ' : '✗ '}</span>}
                 {img.className}
-                <div className="muted">d = {list.distance[i].toFixed(4)}</div>
+                <div className="muted">d = {Math.max(0, list.distance[i]).toFixed(4)}</div>
               </div>
             </li>
           );
