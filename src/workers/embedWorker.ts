@@ -4,7 +4,6 @@
  * jobs run one at a time (a backend switch must not happen under a running job), and a
  * `cancel` reaches the running job at once through its AbortController.
  */
-import * as tf from '@tensorflow/tfjs';
 import { imageIdentity } from '../core/data/loadDataset';
 import { embedImages, EmbeddingAbortedError } from '../core/encoder/embedImages';
 import type { ImageEncoder } from '../core/encoder/loadEncoder';

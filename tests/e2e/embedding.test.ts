@@ -1,5 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../support/shared';
@@ -17,17 +16,11 @@ import {
   type Browser,
   type StudioServer,
 } from './support/studio';
+import { addCarImages, tempFolder } from './support/datasets';
 
 /** A small class-folders dataset with one corrupt JPEG and one text file among good images. */
 function brokenDataset(): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'studio-broken-'));
-  const source = sharedPath('data', 'stanford-cars-40-folders');
-  for (const cls of readdirSync(source).slice(0, 3)) {
-    mkdirSync(path.join(root, cls));
-    for (const img of readdirSync(path.join(source, cls)).slice(0, 4)) {
-      copyFileSync(path.join(source, cls, img), path.join(root, cls, img));
-    }
-  }
+  const root = addCarImages(tempFolder('broken'), 3, 0, 4);
   const [first, second] = readdirSync(root);
   writeFileSync(path.join(root, first, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8]));
   writeFileSync(path.join(root, second, 'notes.txt'), 'not an image');

@@ -1,23 +1,13 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogCard } from '../../src/core/encoder/catalog';
 import { sharedPath } from '../support/shared';
 import { dropFolder, embedAndWait, launchBrowser, serveModelAt, startStudio, textOf, type Browser, type StudioServer } from './support/studio';
+import { addCarImages } from './support/datasets';
 
-const CARS = sharedPath('data', 'stanford-cars-40-folders');
 
-/** Copies images [from, to) of each of the first `classes` class folders of Stanford Cars into root. */
-function addImages(root: string, classes: number, from: number, to: number): string {
-  for (const cls of readdirSync(CARS).sort().slice(0, classes)) {
-    mkdirSync(path.join(root, cls), { recursive: true });
-    for (const img of readdirSync(path.join(CARS, cls)).sort().slice(from, to)) {
-      copyFileSync(path.join(CARS, cls, img), path.join(root, cls, img));
-    }
-  }
-  return root;
-}
 
 /** The catalog's MobileNetV1 0.75 (Google's tfjs-models files, 55 shards) at its real URL. */
 const CATALOG_ID = 'tfjs-mobilenet-v1-0.75-224';
@@ -52,7 +42,7 @@ describe('encoder sources: a catalog URL stored for offline use, a dropped model
 
   it('picks the catalog entry, downloads its 55 shards from its public URL, stores them and shows the baseline', async () => {
     const served = await serveModelAt(browser.context, CATALOG_URL, 'mobilenet-v1-0.75-224');
-    addImages(folder, 4, 0, 3);
+    addCarImages(folder, 4, 0, 3);
     await browser.page.goto(server.url);
     const result = await embedWithCatalogEntry(folder);
     expect(result).toEqual({ embedded: 12, cached: 0, failed: 0 });
@@ -78,7 +68,7 @@ describe('encoder sources: a catalog URL stored for offline use, a dropped model
     );
     await page.reload();
     // One more image per class than before: those four need the stored model to run.
-    addImages(folder, 4, 3, 4);
+    addCarImages(folder, 4, 3, 4);
     const result = await embedWithCatalogEntry(folder);
     expect(result).toEqual({ embedded: 4, cached: 12, failed: 0 });
     expect(await textOf(page, 'encoder-from')).toBe('browser storage (offline)');

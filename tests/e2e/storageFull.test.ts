@@ -1,8 +1,7 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedPath } from '../support/shared';
 import {
   chooseTestEncoder,
   dropFolder,
@@ -17,18 +16,9 @@ import {
   type Browser,
   type StudioServer,
 } from './support/studio';
+import { addCarImages } from './support/datasets';
 
-const CARS = sharedPath('data', 'stanford-cars-40-folders');
 
-/** Copies images [from, to) of each of the first `classes` class folders of Stanford Cars into root. */
-function addImages(root: string, classes: number, from: number, to: number): void {
-  for (const cls of readdirSync(CARS).sort().slice(0, classes)) {
-    mkdirSync(path.join(root, cls), { recursive: true });
-    for (const img of readdirSync(path.join(CARS, cls)).sort().slice(from, to)) {
-      copyFileSync(path.join(CARS, cls, img), path.join(root, cls, img));
-    }
-  }
-}
 
 /**
  * A full disk in the embedding worker: the test wraps the worker's IDBObjectStore.put (real
@@ -96,10 +86,10 @@ describe('storage full while embedding (real Chromium quota, wasm)', () => {
     const { page } = browser;
     await page.goto(server.url);
     // First a small run, so the model is downloaded and stored while there is room.
-    addImages(folder, 4, 0, 1);
+    addCarImages(folder, 4, 0, 1);
     expect(await embedFolder()).toEqual({ embedded: 4, cached: 0, failed: 0 });
     // Then the dataset grows to 64 images, and storage fills up after two more batches.
-    addImages(folder, 4, 1, 16);
+    addCarImages(folder, 4, 1, 16);
     await page.reload();
     const outcome = await embedFolder(2 * BATCH);
     expect(outcome).toMatchObject({ code: 'quota' });

@@ -1,8 +1,5 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedPath } from '../support/shared';
 import {
   chooseTestEncoder,
   dropFolder,
@@ -17,16 +14,11 @@ import {
   type Browser,
   type StudioServer,
 } from './support/studio';
+import { addCarImages, tempFolder } from './support/datasets';
 
 /** Two classes of two images: WebGPU on a software adapter is about 100x slower than WASM here. */
 function tinyDataset(): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'studio-tiny-'));
-  const source = sharedPath('data', 'stanford-cars-40-folders');
-  for (const cls of readdirSync(source).slice(0, 2)) {
-    mkdirSync(path.join(root, cls));
-    for (const img of readdirSync(path.join(source, cls)).slice(0, 2)) copyFileSync(path.join(source, cls, img), path.join(root, cls, img));
-  }
-  return root;
+  return addCarImages(tempFolder('tiny'), 2, 0, 2);
 }
 
 describe('WebGPU backend in the worker (SwiftShader adapter)', () => {
