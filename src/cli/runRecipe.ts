@@ -49,6 +49,7 @@ export interface RecipeOptions {
     mining?: Mining;
     margin?: number;
     distance?: DistanceName;
+    dropout?: number;
   };
   /** Skip writing report and head (the benchmark only wants the numbers). */
   writeOutputs?: boolean;
@@ -159,6 +160,7 @@ function trainingInput(options: RecipeOptions): TrainingConfigInput {
       validationQueries: options.evalQueries ?? null,
     }),
     loss: defined({ mining: t.mining, margin: t.margin, distance: t.distance }),
+    head: defined({ dropout: t.dropout }),
   };
 }
 

@@ -31,6 +31,7 @@ Options:
   --lr <x>                 learning rate
   --classes-per-batch <P>  classes per training batch
   --images-per-class <K>   images per class in a training batch
+  --dropout <r>            dropout on the head's input while training
   --eval-queries <n>       sample n validation queries (default: all, exact)
   --full-scale             bench only: all 16,185 devkit annotations, each linked to a shared
                            image (measures time and memory at full size; quality meaningless)
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
       lr: { type: 'string' },
       'classes-per-batch': { type: 'string' },
       'images-per-class': { type: 'string' },
+      dropout: { type: 'string' },
       'eval-queries': { type: 'string' },
       'full-scale': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
       mining: values.mining as 'hard' | 'all' | 'semi_hard' | undefined,
       margin: number('margin', values.margin),
       distance: values.distance as 'cosine' | 'euclidean' | undefined,
+      dropout: number('dropout', values.dropout),
     },
   };
   if (!['wasm', 'cpu'].includes(options.backend)) throw new UsageError(`--backend must be wasm or cpu, got '${options.backend}'.`);
