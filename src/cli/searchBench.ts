@@ -5,7 +5,7 @@
  * 4,000 points. Options: --gallery N, --dim D, --points N, --out file.json, --backend wasm|cpu.
  */
 import { writeFileSync } from 'node:fs';
-import { mulberry32 } from '../core/eval/retrievalMetrics';
+import { randomFunction } from '../core/random/randomSource';
 import { pca } from '../core/project/pca';
 import { umapProject } from '../core/project/umap';
 import { createSkipConnectionHead } from '../core/train/heads';
@@ -18,7 +18,7 @@ function arg(name: string, fallback: string): string {
 }
 
 function clustered(n: number, dim: number, classes: number, seed: number): { data: Float32Array; labels: Int32Array } {
-  const rand = mulberry32(seed);
+  const rand = randomFunction(seed);
   const centres = Float32Array.from({ length: classes * dim }, () => rand() * 2 - 1);
   const data = new Float32Array(n * dim);
   const labels = new Int32Array(n);
@@ -54,7 +54,7 @@ async function main() {
   const headMs = performance.now() - t;
 
   const k = 10;
-  const rand = mulberry32(7);
+  const rand = randomFunction(7);
   const time = (f: () => void) => {
     const t0 = performance.now();
     f();

@@ -2,7 +2,8 @@
  * The class split of the recipe: the merged dataset's classes are divided at random into
  * training classes and validation (novel) classes; validation classes are never trained on.
  */
-import { MT19937 } from './mt19937';
+import { MT19937 } from '../random/mt19937';
+import { shuffleInPlace } from '../random/randomSource';
 
 export type ClassSplitMode = 'seeded' | 'numpy';
 
@@ -57,15 +58,7 @@ export function numpyChoiceWithoutReplacement(seed: number, n: number, k: number
  */
 export function seededChoice(seed: number, n: number, k: number): number[] {
   checkCount(n, k);
-  const rng = new MT19937(seed);
-  const perm = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i >= 1; i--) {
-    const j = Math.floor(rng.nextFloat() * (i + 1));
-    const t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-  }
-  return perm.slice(0, k);
+  return shuffleInPlace(new MT19937(seed), Array.from({ length: n }, (_, i) => i)).slice(0, k);
 }
 
 function checkCount(n: number, k: number): void {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { sampleIndices } from '../random/randomSource';
 import { l2NormalisedRows, smallestK, squaredNorms } from './select';
 
 export type Distance = 'cosine' | 'euclidean';
@@ -31,33 +32,6 @@ export interface RetrievalMetrics {
   queryCount: number;
   /** Queries skipped because no other item has their label (they stay in the gallery). */
   skippedQueries: number;
-}
-
-/** Small, fast, seedable PRNG (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `m` distinct indices of 0..n-1 drawn with the seeded PRNG, returned in ascending order. */
-export function sampleIndices(n: number, m: number, seed: number): Int32Array {
-  const idx = new Int32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  const take = Math.min(m, n);
-  const rnd = mulberry32(seed);
-  for (let i = 0; i < take; i++) {
-    const j = i + Math.floor(rnd() * (n - i));
-    const t = idx[i];
-    idx[i] = idx[j];
-    idx[j] = t;
-  }
-  return idx.slice(0, take).sort();
 }
 
 /**

@@ -6,7 +6,7 @@
  * oversample` vectors; a Rayleigh–Ritz step (Jacobi eigen-solve of the small block matrix)
  * then gives the components, ordered by variance, with a fixed sign.
  */
-import { mulberry32 } from '../eval/retrievalMetrics';
+import { randomFunction } from '../random/randomSource';
 
 export interface PcaOptions {
   /** Output dimensions. Default 2. */
@@ -58,7 +58,7 @@ export function pca(data: Float32Array, dim: number, opts: PcaOptions = {}): Pca
   total /= n - 1;
 
   // Q: l block vectors of length dim, orthonormal (q[j * dim + d]).
-  const rand = mulberry32(opts.seed ?? 0);
+  const rand = randomFunction(opts.seed ?? 0);
   let q: Float64Array = new Float64Array(dim * l);
   for (let i = 0; i < q.length; i++) q[i] = rand() - 0.5;
   orthonormalise(q, dim, l);

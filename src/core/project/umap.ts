@@ -6,7 +6,7 @@
  * progress. Seeded: the same rows and seed give the same map.
  */
 import { UMAP } from 'umap-js';
-import { mulberry32 } from '../eval/retrievalMetrics';
+import { randomFunction } from '../random/randomSource';
 import { normalisedRows, pca } from './pca';
 
 export interface UmapOptions {
@@ -52,7 +52,7 @@ export async function umapProject(data: Float32Array, dim: number, opts: UmapOpt
     nNeighbors,
     minDist: opts.minDist ?? 0.1,
     nEpochs: opts.nEpochs,
-    random: mulberry32(seed),
+    random: randomFunction(seed),
   });
   const check = () => {
     if (opts.signal?.aborted) throw new UmapAbortedError('UMAP was cancelled');

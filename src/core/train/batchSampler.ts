@@ -1,4 +1,4 @@
-import { randomInt, shuffleInPlace, type RandomSource } from './randomSource';
+import { randomInt, shuffleInPlace, type RandomSource } from '../random/randomSource';
 
 export interface BatchSamplerOptions {
   /** P: classes per batch (integer ≥ 2; fewer are used when fewer classes are eligible). */

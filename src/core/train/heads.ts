@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { matMulPlain } from './matMul';
-import { randomInt, seededRandom, type RandomSource } from './randomSource';
+import { randomInt, seededRandom, type RandomSource } from '../random/randomSource';
 
 /** A head's weights by name, in the reference's (PyTorch state_dict) names and layouts. */
 export type NamedWeights = Record<string, { shape: number[]; data: Float32Array }>;

@@ -3,7 +3,7 @@ import { retrievalMetrics } from '../eval/retrievalMetrics';
 import { PKBatchSampler } from './batchSampler';
 import type { DistanceName } from './distances';
 import { createIdentityHead, createSkipConnectionHead, type Head, type HeadKind } from './heads';
-import { seededRandom, type RandomSource } from './randomSource';
+import { seededRandom, type RandomSource } from '../random/randomSource';
 import { tripletLoss, type Mining } from './tripletLoss';
 
 /** Everything a training run is configured by. Defaults: `DEFAULT_TRAINING_CONFIG`. */
@@ -273,7 +273,7 @@ export class HeadTrainer {
     const validationSampler = new PKBatchSampler(opts.validation.labels, {
       classesPerBatch: this.config.classesPerBatch,
       imagesPerClass: this.config.imagesPerClass,
-      random: seededRandom(this.config.seed ^ 0x5eed),
+      random: seededRandom((this.config.seed ^ 0x5eed) >>> 0),
     });
     this.validationBatches = validationSampler.epoch().map((batch) => ({
       indices: tf.tensor1d(batch, 'int32'),

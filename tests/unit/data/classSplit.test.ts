@@ -6,7 +6,7 @@ import {
   splitClasses,
   trainClassCount,
 } from '../../../src/core/data/classSplit';
-import { MT19937 } from '../../../src/core/data/mt19937';
+import { MT19937 } from '../../../src/core/random/mt19937';
 import { sharedPath } from '../../support/shared';
 
 interface Fixture {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { retrievalMetrics, sampleIndices } from '../../../src/core/eval/retrievalMetrics';
+import { retrievalMetrics } from '../../../src/core/eval/retrievalMetrics';
+import { sampleIndices } from '../../../src/core/random/randomSource';
 import { sharedPath } from '../../support/shared';
 import { clustered, naiveMetrics } from './naive';
 

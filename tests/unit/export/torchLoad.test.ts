@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportHead, HEAD_FILES } from '../../../src/core/export/headExport';
-import { mulberry32 } from '../../../src/core/eval/retrievalMetrics';
+import { randomFunction } from '../../../src/core/random/randomSource';
 import { createSkipConnectionHead } from '../../../src/core/train/heads';
 import { embedWithHead } from '../../../src/core/train/trainer';
 
@@ -108,7 +108,7 @@ describe('the safetensors head in PyTorch', () => {
 
   it.skipIf(!PYTHON)("a reference-layout torch module loads it strictly and gives the studio's outputs", () => {
     const dim = 256;
-    const rand = mulberry32(9);
+    const rand = randomFunction(9);
     const head = createSkipConnectionHead(dim, { seed: 5, dropout: 0.1 });
     const weights = head.getWeights();
     // gates far from their init, so the sigmoid and the skip both matter

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../../src/core/eval/retrievalMetrics';
+import { randomFunction } from '../../../src/core/random/randomSource';
 import { jacobiEigen, pca } from '../../../src/core/project/pca';
 import { umapProject } from '../../../src/core/project/umap';
 
@@ -25,7 +25,7 @@ function randomBasis(dim: number, rand: () => number): Float64Array[] {
 
 /** n rows: mean + Σ_j scale_j · g · basis_j. */
 function synthetic(n: number, dim: number, scales: number[], seed: number) {
-  const rand = mulberry32(seed);
+  const rand = randomFunction(seed);
   const basis = randomBasis(dim, rand);
   const mean = Float64Array.from({ length: dim }, () => 5 * gaussian(rand));
   const data = new Float32Array(n * dim);
@@ -136,7 +136,7 @@ describe('pca', () => {
 
 describe('umapProject', () => {
   it('gives n x 2 finite coordinates, reports progress, keeps separated clusters apart, and is seeded', async () => {
-    const rand = mulberry32(1);
+    const rand = randomFunction(1);
     const dim = 20;
     const n = 150;
     const data = new Float32Array(n * dim);

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { searchIndex } from '../../../src/core/eval/nearestNeighbours';
-import { mulberry32, retrievalMetrics } from '../../../src/core/eval/retrievalMetrics';
+import { retrievalMetrics } from '../../../src/core/eval/retrievalMetrics';
+import { randomFunction } from '../../../src/core/random/randomSource';
 import { createSkipConnectionHead } from '../../../src/core/train/heads';
 import { embedWithHead } from '../../../src/core/train/trainer';
 import { SearchGallery } from '../../../src/workers/searchGallery';
@@ -12,7 +13,7 @@ beforeAll(async () => {
 });
 
 function gallery(n = 60, dim = 16) {
-  const rand = mulberry32(2);
+  const rand = randomFunction(2);
   const labels = Int32Array.from({ length: n }, (_, i) => i % 4);
   const vectors = Float32Array.from({ length: n * dim }, (_, j) => (Math.floor(j / dim) % 4 === j % 4 ? 3 : 0) + rand());
   const items = Array.from(labels, (c, i) => ({ file: `f${i}.jpg`, class: `c${c}`, classId: c, split: 'validation' }));

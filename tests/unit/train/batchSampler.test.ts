@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PKBatchSampler } from '../../../src/core/train/batchSampler';
-import { seededRandom } from '../../../src/core/train/randomSource';
+import { seededRandom } from '../../../src/core/random/randomSource';
 
 function labelsOf(sizes: number[]): Int32Array {
   return Int32Array.from(sizes.flatMap((s, c) => new Array(s).fill(c)));
@@ -66,7 +66,7 @@ describe('PKBatchSampler', () => {
 
 describe('RandomSource injection', () => {
   it('takes the numpy-compatible MT19937 of core/data', async () => {
-    const { MT19937 } = await import('../../../src/core/data/mt19937');
+    const { MT19937 } = await import('../../../src/core/random/mt19937');
     const labels = labelsOf([6, 6, 6, 6]);
     const opts = { classesPerBatch: 2, imagesPerClass: 3 };
     const a = new PKBatchSampler(labels, { ...opts, random: new MT19937(42) });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../src/core/train/randomSource';
+import { seededRandom } from '../../../src/core/random/randomSource';
 import {
   DEFAULT_TRAINING_CONFIG,
   HeadTrainer,

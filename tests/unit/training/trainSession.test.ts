@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../src/core/train/randomSource';
+import { seededRandom } from '../../../src/core/random/randomSource';
 import type { RunRecord, RunWeights } from '../../../src/storage/runHistory';
 import type { TrainEvent, TrainRequest } from '../../../src/workers/trainProtocol';
 import { TrainSession, type EmbeddingLookup } from '../../../src/workers/trainSession';
