@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { retrievalMetrics } from '../eval/retrievalMetrics';
 import { PKBatchSampler } from './batchSampler';
 import type { DistanceName } from './distances';
-import { createIdentityHead, createSkipConnectionHead, type Head, type HeadKind } from './heads';
+import { createIdentityHead, createSkipConnectionHead, type Head, type HeadKind, type NamedWeights } from './heads';
 import { seededRandom, type RandomSource } from '../random/randomSource';
 import { tripletLoss, type Mining } from './tripletLoss';
 
@@ -191,6 +191,60 @@ export interface HeadTrainerOptions {
   random?: RandomSource;
   /** Retrieval metrics used for validation; default core/eval's `retrievalMetrics`. */
   metrics?: RetrievalMetricsFn;
+  /**
+   * Start from these weights instead of a fresh head (continue training a loaded head). Names
+   * and shapes must be the head's (`initialWeightsProblem`). Best-weights tracking starts from
+   * them: a run stopped (or diverging) before an epoch finishes keeps them; the first finished
+   * epoch then counts as best as in a fresh run (its loss is not compared with theirs). The fresh init is
+   * still drawn first, so batches and dropout match a fresh run with the same seed; Adam's
+   * moments start at zero.
+   */
+  initialWeights?: NamedWeights;
+}
+
+/** The names and shapes of a head's weights (PyTorch state_dict layout). */
+export function headWeightShapes(kind: HeadKind, dim: number): Record<string, number[]> {
+  return kind === 'identity' ? {} : { gates_0: [dim], 'fc_0.weight': [dim, dim], 'fc_0.bias': [dim] };
+}
+
+/**
+ * Why `weights` cannot start a head of `kind` and `dim` (names, shapes, float32 data, finite
+ * values), or null when they can.
+ */
+export function initialWeightsProblem(weights: unknown, kind: HeadKind, dim: number): string | null {
+  if (!weights || typeof weights !== 'object' || Array.isArray(weights)) return 'initialWeights must be an object of named weights';
+  const given = Object.keys(weights);
+  const shapes = headWeightShapes(kind, dim);
+  const expected = Object.keys(shapes);
+  if (expected.length === 0) {
+    return given.length ? `initialWeights: the identity head has no weights to start from, got ${given.join(', ')}` : null;
+  }
+  const missing = expected.filter((n) => !given.includes(n));
+  const extra = given.filter((n) => !expected.includes(n));
+  if (missing.length || extra.length) {
+    return (
+      `initialWeights must be exactly ${expected.join(', ')}` +
+      (missing.length ? `; missing ${missing.join(', ')}` : '') +
+      (extra.length ? `; unexpected ${extra.join(', ')}` : '')
+    );
+  }
+  for (const name of expected) {
+    const w = (weights as Record<string, { shape?: unknown; data?: unknown }>)[name];
+    const want = shapes[name];
+    const shape = w && Array.isArray(w.shape) ? (w.shape as unknown[]) : null;
+    if (!shape || shape.length !== want.length || shape.some((s, i) => s !== want[i])) {
+      return `initialWeights['${name}'] must have shape [${want.join(', ')}] (this head's), got ${shape ? `[${shape.join(', ')}]` : 'no shape'}`;
+    }
+    const size = want.reduce((a, b) => a * b, 1);
+    const data = w.data;
+    if (!(data instanceof Float32Array) || data.length !== size) {
+      const got = data instanceof Float32Array ? String(data.length) : `a ${data === null ? 'null' : typeof data === 'object' ? (data as object).constructor?.name : typeof data}`;
+      return `initialWeights['${name}'] must hold ${size} float32 values, got ${got}`;
+    }
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) return `initialWeights['${name}'] holds a non-finite value (${data[bad]} at ${bad})`;
+  }
+  return null;
 }
 
 /**
@@ -225,6 +279,8 @@ export class HeadTrainer {
   private stopReason: StopReason | null = null;
   private error: string | null = null;
   private ownsHead = true;
+  /** The head started from `initialWeights` (kept as the best until an epoch finishes). */
+  private startedFromWeights = false;
   private disposed = false;
 
   constructor(opts: HeadTrainerOptions) {
@@ -253,6 +309,10 @@ export class HeadTrainer {
           `(${new Set(opts.validation.labels).size} classes, ${opts.validation.labels.length} images)`,
       );
     }
+    if (opts.initialWeights !== undefined) {
+      const problem = initialWeightsProblem(opts.initialWeights, this.config.head.kind, dim);
+      if (problem) throw new Error(problem);
+    }
     this.train = opts.train;
     this.validation = opts.validation;
     this.metrics = opts.metrics ?? retrievalMetrics;
@@ -262,6 +322,12 @@ export class HeadTrainer {
       h.kind === 'identity'
         ? createIdentityHead(dim)
         : createSkipConnectionHead(dim, { dropout: h.dropout, gateInit: h.gateInit, random });
+    if (opts.initialWeights) {
+      this.head.setWeights(opts.initialWeights);
+      this.startedFromWeights = true;
+      // best-weights tracking starts from the given weights: kept until an epoch finishes
+      this.bestWeights = this.head.trainableVariables.map((v) => tf.clone(v));
+    }
     this.sampler = new PKBatchSampler(opts.train.labels, {
       classesPerBatch: this.config.classesPerBatch,
       imagesPerClass: this.config.imagesPerClass,
@@ -338,7 +404,11 @@ export class HeadTrainer {
       report.error =
         `Training stopped at epoch ${epoch}: the ${which} loss became ${String(Number.isFinite(trainLoss) ? evaluation.validationLoss : trainLoss)}` +
         ` (try a lower learningRate). ` +
-        (this.bestEpoch ? `The head keeps the weights of epoch ${this.bestEpoch}.` : 'No epoch finished with a finite loss.');
+        (this.bestEpoch
+          ? `The head keeps the weights of epoch ${this.bestEpoch}.`
+          : this.startedFromWeights
+            ? 'No epoch finished with a finite loss; the head keeps its initial weights.'
+            : 'No epoch finished with a finite loss.');
       this.history.push(report);
       this.error = report.error;
       this.finish('non-finite-loss');
