@@ -13,6 +13,7 @@ import { embedJobReducer, IDLE_JOB } from './embedding/embedJobState';
 import { EmbeddingPanel, type EmbedSettings } from './embedding/EmbeddingPanel';
 import { DEFAULT_ENCODER, encoderSource, type EncoderChoice } from './encoder/encoderChoice';
 import { EncoderPanel, type BackendView } from './encoder/EncoderPanel';
+import type { ActiveHead } from './export/HeadPanel';
 import { SimilaritySection } from './search/SimilaritySection';
 import { TrainingSection } from './training/TrainingPanel';
 
@@ -32,6 +33,7 @@ export function App() {
   const [embedSettings, setEmbedSettings] = useState<EmbedSettings>({ batchSize: 32, cropToBox: false });
   const [job, dispatch] = useReducer(embedJobReducer, IDLE_JOB);
   const [cacheVersion, setCacheVersion] = useState(0);
+  const [head, setHead] = useState<ActiveHead | null>(null);
   const abort = useRef<AbortController | null>(null);
 
   const loaded = loader.state.phase === 'ready' ? loader.state.loaded : null;
@@ -157,7 +159,13 @@ export function App() {
           onCancel={() => abort.current?.abort()}
         />
         <CachePanel refreshKey={cacheVersion} />
-        <TrainingSection loaded={loaded} split={split} encoder={loadedEncoder} embeddingRunning={job.phase === 'running'} />
+        <TrainingSection
+          loaded={loaded}
+          split={split}
+          encoder={loadedEncoder}
+          embeddingRunning={job.phase === 'running'}
+          head={head}
+        />
         <SimilaritySection
           loaded={loaded}
           split={split}
@@ -166,6 +174,8 @@ export function App() {
           backend={backend}
           cropToBox={embedSettings.cropToBox}
           embeddingRunning={job.phase === 'running'}
+          head={head}
+          onHead={setHead}
         />
       </main>
     </div>

@@ -44,7 +44,11 @@ export class TrainClient {
     return this.active?.runId ?? null;
   }
 
-  /** Starts a run; one at a time. */
+  /**
+   * Starts a run; one at a time. With `request.initialWeights` (a loaded head's weights) the run
+   * continues from them instead of a fresh head; they are copied to the worker, so the page's
+   * head stays as it is.
+   */
   start(request: StartRequest, onEvent?: (e: TrainEvent) => void): Promise<TerminalTrainEvent> {
     if (this.active) {
       return Promise.reject(new Error(`Run ${this.active.runId} is still training: stop it before starting another.`));

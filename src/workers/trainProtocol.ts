@@ -9,8 +9,9 @@
  * Only identities and labels travel to the worker: it reads the vectors from the embedding
  * cache (IndexedDB) itself, and it saves the run to the run history after every epoch.
  */
+import type { NamedWeights } from '../core/train/heads';
 import type { EpochReport, StopReason, TrainingConfig, TrainingConfigInput } from '../core/train/trainer';
-import { validateTrainingConfig } from '../core/train/trainer';
+import { initialWeightsProblem, resolveTrainingConfig, validateTrainingConfig } from '../core/train/trainer';
 import type { BackendName } from './embedProtocol';
 import { isBackendName } from './embedProtocol';
 
@@ -40,6 +41,8 @@ export interface RunAbout {
   encoderName: string;
   /** Class split seed and train fraction. */
   split: { seed: number; trainFraction: number; mode: string };
+  /** The head the run continued from (its label, e.g. the loaded file's name); absent for a fresh head. */
+  startedFrom?: string;
 }
 
 /** Retrieval quality of one embedding on the validation classes. */
@@ -90,6 +93,11 @@ export type TrainRequest =
       data: TrainingData;
       backend: TrainBackendChoice;
       about: RunAbout;
+      /**
+       * Continue training these weights (a loaded head) instead of a fresh head: the names and
+       * shapes of the configured head at `data.featureSize` (`initialWeightsProblem`).
+       */
+      initialWeights?: NamedWeights;
     }
   /** Pause after the epoch in progress. */
   | { type: 'pause'; runId: string }
@@ -175,6 +183,11 @@ export function trainRequestProblem(message: unknown): string | null {
       const problem = imagesProblem('train', data.train) ?? imagesProblem('validation', data.validation);
       if (problem) return problem;
       if (!m.about || typeof m.about !== 'object') return 'start needs about (dataset and encoder names)';
+      if (m.initialWeights !== undefined) {
+        const kind = resolveTrainingConfig(m.config as TrainingConfigInput).head.kind;
+        const weightsProblem = initialWeightsProblem(m.initialWeights, kind, data.featureSize as number);
+        if (weightsProblem) return `The head to continue from does not fit: ${weightsProblem}`;
+      }
       return null;
     }
     default:

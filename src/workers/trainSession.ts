@@ -129,7 +129,7 @@ export class TrainSession {
 
     let trainer: HeadTrainer;
     try {
-      trainer = new HeadTrainer({ config, train, validation, dim });
+      trainer = new HeadTrainer({ config, train, validation, dim, initialWeights: request.initialWeights });
     } catch (e) {
       throw new TrainRunError('data', e instanceof Error ? e.message : String(e));
     }

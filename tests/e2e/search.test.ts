@@ -311,4 +311,57 @@ describe('trained head download, similar-cars search, embedding map and exports 
     expect(metadata.length).toBe(galleryCount + 1);
     expect(zipPath).not.toBe('');
   });
+
+  it('continues training from the downloaded head: the new run starts where that head is, not where a fresh head does, and records it', async () => {
+    expect(zipPath).not.toBe('');
+    await page.getByTestId('head-load-input').setInputFiles(zipPath);
+    await waitMetricsReady(page, '.zip');
+    const label = ((await page.getByTestId('head-active').textContent()) ?? '').trim();
+    await page.getByTestId('train-from-head').check();
+    await page.getByTestId('train-setting-maxEpochs').fill('1');
+    await page.getByTestId('train-start').click();
+    await page.waitForFunction(
+      () =>
+        ['done', 'failed'].includes(document.querySelector('[data-testid="train-stage"]')?.getAttribute('data-phase') ?? '') &&
+        document.querySelector('[data-testid="train-epoch"]')?.textContent === '1 / 1',
+      undefined,
+      { timeout: 120_000, polling: 200 },
+    );
+    expect(await page.getByTestId('train-stage').getAttribute('data-phase')).toBe('done');
+    expect(((await page.getByTestId('train-started-from').textContent()) ?? '').trim()).toBe(label);
+
+    // the run history (IndexedDB, read in the page): the first run and the continued one
+    type StoredRun = { about: { startedFrom?: string }; bestEpoch: number; history: { validationLoss: number }[] };
+    const runs = await page.evaluate(
+      () =>
+        new Promise<StoredRun[]>((resolve, reject) => {
+          const open = indexedDB.open('similarity-studio-runs');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const db = open.result;
+            const all = db.transaction('runs', 'readonly').objectStore('runs').getAll();
+            all.onsuccess = () => {
+              db.close();
+              resolve(all.result as StoredRun[]);
+            };
+            all.onerror = () => reject(all.error);
+          };
+        }),
+    );
+    expect(runs).toHaveLength(2);
+    const first = runs.find((r) => !r.about.startedFrom)!;
+    const continued = runs.find((r) => r.about.startedFrom)!;
+    expect(continued.about.startedFrom).toBe(label);
+    // same settings and seed, so the same validation batches: the loaded head's loss is its run's best epoch's
+    const loadedLoss = first.history[first.bestEpoch - 1].validationLoss;
+    const freshLoss = first.history[0].validationLoss;
+    const got = continued.history[0].validationLoss;
+    expect(Math.abs(got - loadedLoss)).toBeLessThan(Math.abs(got - freshLoss));
+    await expect
+      .poll(() => page.locator(`[data-testid="run-row"][data-started-from="${label}"]`).count(), { timeout: 10_000 })
+      .toBe(1);
+    console.log(
+      `[e2e] continued from ${label}: first epoch val loss ${got.toFixed(4)}; loaded head ${loadedLoss.toFixed(4)}, a fresh head's first epoch ${freshLoss.toFixed(4)}`,
+    );
+  });
 });

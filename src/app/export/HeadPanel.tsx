@@ -181,8 +181,8 @@ export function HeadPanel(props: {
         </label>
       </div>
       <p className="hint">
-        Loaded heads are measured, searched and mapped here; training always starts from a fresh head, so continuing training
-        from a loaded one is not offered yet.
+        The head in use (a run's or a loaded one) is measured, searched and mapped here; to keep training it, tick “Continue
+        training from this head” in the Training panel.
       </p>
       {error && (
         <p className="error" role="alert" data-testid="head-error">

@@ -22,6 +22,8 @@ export interface HeadRunInfo {
   config: TrainingConfig;
   baseline: RetrievalSummary;
   tuned: RetrievalSummary | null;
+  /** The head the run continued from, when it did not start from a fresh one. */
+  startedFrom?: string;
 }
 
 export const RUN_INFO_FILE = 'run.json';
@@ -60,6 +62,7 @@ export function headZip(
     config: run.config,
     baseline: run.baseline,
     tuned,
+    ...(run.about.startedFrom ? { startedFrom: run.about.startedFrom } : {}),
   };
   const files: Record<string, Uint8Array> = {};
   for (const [name, bytes] of Object.entries(ex.files)) files[`${stem}/${name}`] = bytes;

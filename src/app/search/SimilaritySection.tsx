@@ -25,6 +25,9 @@ export interface SimilaritySectionProps {
   cropToBox: boolean;
   /** An embedding job is writing the cache now. */
   embeddingRunning: boolean;
+  /** The head in use (held by the app: training can continue from it). */
+  head: ActiveHead | null;
+  onHead: (head: ActiveHead | null) => void;
 }
 
 interface GalleryView {
@@ -40,9 +43,8 @@ const NO_METRICS: HeadMetricsView = { phase: 'idle', base: null, tuned: null, me
 
 /** What the trained head is for: its download, similar-cars search, the embedding map and the embedding exports. */
 export function SimilaritySection(props: SimilaritySectionProps) {
-  const { loaded, split, encoder, encoderSource, backend, cropToBox, embeddingRunning } = props;
+  const { loaded, split, encoder, encoderSource, backend, cropToBox, embeddingRunning, head, onHead } = props;
   const [gallery, setGallery] = useState<GalleryView>(IDLE);
-  const [head, setHead] = useState<ActiveHead | null>(null);
   const [applied, setApplied] = useState<string>('');
   const [metrics, setMetrics] = useState<HeadMetricsView>(NO_METRICS);
   const distance = head?.evaluation.distance ?? 'cosine';
@@ -130,7 +132,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
     <>
       <HeadPanel
         active={head}
-        onActive={setHead}
+        onActive={onHead}
         metrics={metrics}
         encoderCard={encoderCard}
         blocked={gallery.phase === 'ready' ? null : 'Embed the dataset with the head’s encoder to measure it here.'}

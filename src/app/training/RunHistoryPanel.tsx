@@ -84,7 +84,14 @@ export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string
               const status = displayStatus(run, live, activeRunId);
               const summary = summaryOf(run);
               return (
-                <tr key={run.id} data-testid="run-row" data-run-id={run.id} data-status={status} data-epochs={run.history.length}>
+                <tr
+                  key={run.id}
+                  data-testid="run-row"
+                  data-run-id={run.id}
+                  data-status={status}
+                  data-epochs={run.history.length}
+                  data-started-from={run.about.startedFrom ?? ''}
+                >
                   <td>
                     <input
                       type="checkbox"
@@ -94,7 +101,10 @@ export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string
                       onChange={(e) => toggleCompare(run.id, e.target.checked)}
                     />
                   </td>
-                  <td>{runName(run)}</td>
+                  <td>
+                    {runName(run)}
+                    {run.about.startedFrom && <div className="hint">continued from {run.about.startedFrom}</div>}
+                  </td>
                   <td>{run.about.datasetName}</td>
                   <td title={run.message ?? undefined}>{STATUS_TEXT[status]}</td>
                   <td>
@@ -126,7 +136,8 @@ export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string
             {opened.about.datasetName}: {opened.trainImages} training images of {opened.trainClasses} classes,{' '}
             {opened.validationImages} validation images of {opened.validationClasses} classes · {opened.backend} · lr{' '}
             {opened.config.learningRate}, P×K {opened.config.classesPerBatch}×{opened.config.imagesPerClass}, mining{' '}
-            {opened.config.loss.mining}, margin {opened.config.loss.margin}, {opened.config.loss.distance}
+            {opened.config.loss.mining}, margin {opened.config.loss.margin}, {opened.config.loss.distance} ·{' '}
+            {opened.about.startedFrom ? `continued from ${opened.about.startedFrom}` : 'from a fresh head'}
           </p>
           {opened.message && <p className="error">{opened.message}</p>}
           <RunCharts history={opened.history} baseline={opened.baseline} testId="opened-chart" />

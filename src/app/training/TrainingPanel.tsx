@@ -5,6 +5,7 @@ import { BACKEND_ORDER } from '../../workers/embedProtocol';
 import { newRunId } from '../../workers/trainClient';
 import type { TrainBackendChoice } from '../../workers/trainProtocol';
 import type { LoadedDataset } from '../dataset/useDatasetLoader';
+import type { ActiveHead } from '../export/HeadPanel';
 import { formatCount } from '../format';
 import { Panel, Stat } from '../shell/Panel';
 import { longTasks, type LongTaskStats } from './longTasks';
@@ -26,17 +27,33 @@ export interface TrainingSectionProps {
   encoder: EncoderSummary | null;
   /** An embedding job is writing the cache now. */
   embeddingRunning: boolean;
+  /** The head in use (a run's or a loaded one): training can continue from it. */
+  head: ActiveHead | null;
+}
+
+/** Why `head` cannot be continued with this encoder's features, or null when it can. */
+function headMismatch(head: ActiveHead, encoder: EncoderSummary | null): string | null {
+  const dim = head.weights.gates_0?.data.length;
+  if (!dim) return 'it is not a skip-connection head';
+  if (encoder && dim !== encoder.featureSize) return `it takes ${dim}-d features and this encoder gives ${encoder.featureSize}-d`;
+  return null;
 }
 
 /** The Training panel (settings, controls, live charts, summary) and the Run history panel. */
 export function TrainingSection(props: TrainingSectionProps) {
-  const { loaded, split, encoder, embeddingRunning } = props;
+  const { loaded, split, encoder, embeddingRunning, head } = props;
   const [form, setForm] = useState<SettingsForm>(defaultSettingsForm);
   const [backend, setBackend] = useState<TrainBackendChoice>('auto');
   const [view, dispatch] = useReducer(trainRunReducer, IDLE_RUN);
   const [showErrors, setShowErrors] = useState(false);
   const [historyVersion, setHistoryVersion] = useState(0);
   const [tasks, setTasks] = useState<LongTaskStats>(() => ({ ...longTasks.stats }));
+  /** The key of the head the person chose to continue from (unticked when another head is in use). */
+  const [continueKey, setContinueKey] = useState<string | null>(null);
+  /** What the current (or last) run started from. */
+  const [startedFrom, setStartedFrom] = useState<string | null>(null);
+  const mismatch = head ? headMismatch(head, encoder) : null;
+  const fromHead = head && !mismatch && continueKey === head.key ? head : null;
   const parsed = useMemo(() => parseSettings(form), [form]);
   const live = isLive(view);
 
@@ -57,6 +74,7 @@ export function TrainingSection(props: TrainingSectionProps) {
     if (parsed.errors.length || !loaded || !split || !encoder) return;
     const runId = newRunId();
     dispatch({ type: 'start', runId });
+    setStartedFrom(fromHead?.label ?? null);
     longTasks.start();
     try {
       const end = await trainClient.start(
@@ -70,7 +88,9 @@ export function TrainingSection(props: TrainingSectionProps) {
             datasetName: loaded.folderName,
             encoderName: encoder.name,
             split: { seed: split.seed, trainFraction: split.trainFraction, mode: split.mode },
+            ...(fromHead ? { startedFrom: fromHead.label } : {}),
           },
+          ...(fromHead ? { initialWeights: fromHead.weights } : {}),
         },
         (event) => {
           dispatch({ type: 'event', event });
@@ -86,7 +106,7 @@ export function TrainingSection(props: TrainingSectionProps) {
       longTasks.stop();
       setHistoryVersion((v) => v + 1);
     }
-  }, [parsed, loaded, split, encoder, backend]);
+  }, [parsed, loaded, split, encoder, backend, fromHead]);
 
   const pause = () => {
     dispatch({ type: 'pause' });
@@ -120,6 +140,25 @@ export function TrainingSection(props: TrainingSectionProps) {
           epoch on the validation classes — classes it never sees while training.
         </p>
         <TrainingSettingsForm form={form} onForm={setForm} fieldErrors={parsed.fieldErrors} disabled={live} />
+        {head && (
+          <div className="row" data-testid="train-continue">
+            <label title={mismatch ? `This head cannot continue here: ${mismatch}.` : undefined}>
+              <input
+                type="checkbox"
+                data-testid="train-from-head"
+                checked={fromHead !== null}
+                disabled={live || mismatch !== null}
+                onChange={(e) => setContinueKey(e.target.checked ? head.key : null)}
+              />{' '}
+              Continue training from this head: <strong>{head.label}</strong>
+            </label>
+            {mismatch ? (
+              <span className="hint">Not with this encoder: {mismatch}.</span>
+            ) : (
+              <span className="hint">(unticked: a fresh head; the optimizer starts afresh either way)</span>
+            )}
+          </div>
+        )}
         <div className="row">
           <label>
             Backend{' '}
@@ -186,6 +225,7 @@ export function TrainingSection(props: TrainingSectionProps) {
         {view.ready && (
           <dl className="stats" data-testid="train-ready">
             <Stat label="Backend" value={view.ready.backend} testId="train-backend-used" />
+            <Stat label="Started from" value={startedFrom ?? 'a fresh head'} testId="train-started-from" />
             <Stat label="Training" value={`${formatCount(view.ready.trainImages)} images · ${view.ready.trainClasses} classes`} />
             <Stat
               label="Validation"

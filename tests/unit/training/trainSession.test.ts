@@ -29,20 +29,25 @@ function dataset(classes: number, perClass: number, firstClass: number) {
   return { images: { identities, labels: Int32Array.from(labels) }, vectors };
 }
 
-function setup(opts: { trainClasses?: number; validationClasses?: number; config?: Record<string, unknown>; poison?: boolean } = {}) {
+type StartRequest = Extract<TrainRequest, { type: 'start' }>;
+
+function setup(
+  opts: { trainClasses?: number; validationClasses?: number; config?: Record<string, unknown>; poison?: boolean; request?: Partial<StartRequest> } = {},
+) {
   const train = dataset(opts.trainClasses ?? 6, 6, 0);
   const validation = dataset(opts.validationClasses ?? 4, 6, 100);
   const vectors = new Map([...train.vectors, ...validation.vectors]);
   if (opts.poison) vectors.get('c0/0')!.fill(NaN);
   const events: TrainEvent[] = [];
   const saved: { run: RunRecord; weights?: RunWeights }[] = [];
-  const request: Extract<TrainRequest, { type: 'start' }> = {
+  const request: StartRequest = {
     type: 'start',
     runId: 'run-1',
     config: { classesPerBatch: 4, imagesPerClass: 4, maxEpochs: 4, patience: 50, learningRate: 0.01, ...opts.config },
     backend: 'cpu',
     about: { datasetName: 'toy', encoderName: 'toy encoder', split: { seed: 1, trainFraction: 0.5, mode: 'seeded' } },
     data: { preprocessingKey: 'key', featureSize: DIM, train: train.images, validation: validation.images },
+    ...opts.request,
   };
   let session!: TrainSession;
   const onEvent: ((e: TrainEvent) => void)[] = [];
@@ -85,6 +90,22 @@ describe('TrainSession', () => {
     expect(weightSaves.length).toBeGreaterThan(0);
     expect(weightSaves[weightSaves.length - 1].weights!.epoch).toBe(last.bestEpoch);
     expect(Object.keys(weightSaves[0].weights!.weights).length).toBeGreaterThan(0);
+  });
+
+  it('continues from initial weights (a loaded head) and records where the run started from', async () => {
+    const first = setup();
+    await first.session.run();
+    const kept = first.saved.filter((s) => s.weights).at(-1)!.weights!;
+    const firstRun = first.saved.at(-1)!.run;
+    const loadedLoss = firstRun.history[kept.epoch - 1].validationLoss;
+    const about = { ...firstRun.about, startedFrom: 'toy-head.zip' };
+    const cont = setup({ config: { maxEpochs: 1 }, request: { initialWeights: kept.weights, about } });
+    await cont.session.run();
+    const run = cont.saved.at(-1)!.run;
+    expect(run.status).toBe('finished');
+    expect(run.about.startedFrom).toBe('toy-head.zip');
+    const epoch1 = run.history[0].validationLoss;
+    expect(Math.abs(epoch1 - loadedLoss)).toBeLessThan(Math.abs(epoch1 - firstRun.history[0].validationLoss));
   });
 
   it('pauses between epochs, resumes, and stop keeps the best epoch', async () => {

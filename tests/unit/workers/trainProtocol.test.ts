@@ -45,6 +45,19 @@ describe('trainRequestProblem', () => {
     expect(trainRequestProblem(startRequest({ config: { loss: { mining: 'easy' } } }))).toMatch(/loss.mining must be one of 'hard', 'all', 'semi_hard'/);
   });
 
+  it('checks the weights to continue from against the head and the feature size', () => {
+    const w = (n: number) => ({
+      gates_0: { shape: [n], data: new Float32Array(n) },
+      'fc_0.weight': { shape: [n, n], data: new Float32Array(n * n) },
+      'fc_0.bias': { shape: [n], data: new Float32Array(n) },
+    });
+    expect(trainRequestProblem(startRequest({ initialWeights: w(4) }))).toBeNull();
+    expect(trainRequestProblem(startRequest({ initialWeights: w(8) }))).toMatch(
+      /does not fit: initialWeights\['gates_0'\] must have shape \[4\] \(this head's\), got \[8\]/,
+    );
+    expect(trainRequestProblem(startRequest({ initialWeights: w(4), config: { head: { kind: 'identity' } } }))).toMatch(/identity head has no weights/);
+  });
+
   it('knows the terminal events', () => {
     expect(isTerminalTrainEvent({ type: 'done', runId: 'r' } as TrainEvent)).toBe(true);
     expect(isTerminalTrainEvent({ type: 'error', runId: 'r', code: 'failed', message: '', epochsKept: 0 })).toBe(true);
