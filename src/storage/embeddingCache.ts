@@ -4,7 +4,11 @@ import { openStudioDb, type EmbeddingSetInfo, type StudioDb } from './studioDb';
 /** What the cache panel shows for one encoder + preprocessing. */
 export interface EmbeddingSetStats extends EmbeddingSetInfo {
   count: number;
-  /** Vector bytes plus key bytes (an estimate of what IndexedDB holds before compression). */
+  /**
+   * Payload bytes, measured: the stored vectors (float32) plus their keys (UTF-16). What the
+   * browser writes to disk differs (IndexedDB's own overhead and compression); no browser
+   * reports a per-store size, so this is the closest honest per-encoder figure.
+   */
   bytes: number;
 }
 
@@ -95,9 +99,12 @@ export class EmbeddingCache {
     const sets = await this.db.getAll('embeddingSets');
     const out: EmbeddingSetStats[] = [];
     for (const set of sets) {
-      const count = await this.count(set.preprocessingKey);
-      const keyBytes = (set.preprocessingKey.length + 2 + 40) * 2; // UTF-16 key, typical identity length
-      out.push({ ...set, count, bytes: count * (set.featureSize * 4 + keyBytes) });
+      const { lower, upper } = embeddingKeyBounds(set.preprocessingKey);
+      // the keys only (no vectors are read): every stored vector is featureSize float32 values
+      const keys = await this.db.getAllKeys('embeddings', IDBKeyRange.bound(lower, upper));
+      let keyChars = 0;
+      for (const k of keys) keyChars += String(k).length;
+      out.push({ ...set, count: keys.length, bytes: keys.length * set.featureSize * 4 + keyChars * 2 });
     }
     return out.sort((a, b) => a.modelName.localeCompare(b.modelName));
   }

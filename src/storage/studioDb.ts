@@ -84,7 +84,7 @@ export function isQuotaError(error: unknown): boolean {
 interface StorageLike {
   persist?: () => Promise<boolean>;
   persisted?: () => Promise<boolean>;
-  estimate?: () => Promise<{ usage?: number; quota?: number }>;
+  estimate?: () => Promise<{ usage?: number; quota?: number; usageDetails?: Record<string, number> }>;
 }
 
 /** Asks the browser to keep the studio's data under storage pressure; returns whether it agreed. */
@@ -99,13 +99,25 @@ export async function requestPersistentStorage(): Promise<boolean> {
   }
 }
 
+export interface StorageEstimate {
+  /** Bytes this origin uses, as the browser counts them (all its storage). */
+  usage: number;
+  quota: number;
+  /** Usage by kind ('indexedDB', 'caches', …) where the browser reports it (Chromium), else null. */
+  usageDetails: Record<string, number> | null;
+}
+
 /** The origin's usage and quota in bytes, when the browser tells. */
-export async function storageEstimate(): Promise<{ usage: number; quota: number } | null> {
+export async function storageEstimate(): Promise<StorageEstimate | null> {
   try {
     const storage = (globalThis.navigator as { storage?: StorageLike } | undefined)?.storage;
     if (!storage?.estimate) return null;
     const e = await storage.estimate();
-    return { usage: e.usage ?? 0, quota: e.quota ?? 0 };
+    return {
+      usage: e.usage ?? 0,
+      quota: e.quota ?? 0,
+      usageDetails: e.usageDetails && typeof e.usageDetails === 'object' ? { ...e.usageDetails } : null,
+    };
   } catch {
     return null;
   }

@@ -62,6 +62,16 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     const rp = Number((await textOf(page, 'baseline-rprecision')).replace('%', ''));
     expect(rp).toBeGreaterThan(5); // chance on 20 classes is about 5%
     expect(await page.getByTestId('cache-count').first().textContent()).toBe('1,619');
+    // the cache panel's payload is counted, not guessed: 256 float32 per vector plus the UTF-16 keys
+    const keys = Object.keys(await storedEmbeddings(page));
+    const payload = keys.reduce((sum, k) => sum + 256 * 4 + k.length * 2, 0);
+    expect(Number(await page.getByTestId('cache-bytes').first().getAttribute('data-bytes'))).toBe(payload);
+    // and the browser's own total is shown (with its IndexedDB share where Chromium reports it)
+    const usage = page.getByTestId('cache-usage');
+    await expect.poll(async () => Number(await usage.getAttribute('data-usage')), { timeout: 10_000 }).toBeGreaterThan(0);
+    const idb = await usage.getAttribute('data-indexeddb');
+    if (idb) expect(Number(idb)).toBeGreaterThan(0);
+    console.log(`[e2e] cache: payload ${payload} B counted; browser usage ${await usage.getAttribute('data-usage')} B, IndexedDB ${idb || 'not reported'}`);
     console.log(`[e2e] embed 1,619 on wasm: ${seconds.toFixed(1)} s wall, ${await textOf(page, 'embed-speed')}`);
   });
 

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { EmbeddingCache, type EmbeddingSetStats } from '../../storage/embeddingCache';
 import { ModelStore } from '../../storage/modelStore';
-import type { StoredModelInfo } from '../../storage/studioDb';
+import type { StorageEstimate, StoredModelInfo } from '../../storage/studioDb';
 import { requestPersistentStorage, storageEstimate } from '../../storage/studioDb';
 import { formatBytes, formatCount } from '../format';
 import { Panel } from '../shell/Panel';
@@ -10,7 +10,7 @@ import { Panel } from '../shell/Panel';
 export function CachePanel(props: { refreshKey: number }) {
   const [sets, setSets] = useState<EmbeddingSetStats[]>([]);
   const [models, setModels] = useState<StoredModelInfo[]>([]);
-  const [estimate, setEstimate] = useState<{ usage: number; quota: number } | null>(null);
+  const [estimate, setEstimate] = useState<StorageEstimate | null>(null);
   const [persisted, setPersisted] = useState<boolean | null>(null);
 
   const refresh = useCallback(async () => {
@@ -68,7 +68,7 @@ export function CachePanel(props: { refreshKey: number }) {
           <tr>
             <th>Encoder</th>
             <th>Embeddings</th>
-            <th>Size</th>
+            <th title="Stored vectors plus their keys, counted; the browser's own total is below">Payload</th>
             <th />
           </tr>
         </thead>
@@ -86,7 +86,9 @@ export function CachePanel(props: { refreshKey: number }) {
                 {s.modelName} <span className="muted">{s.featureSize}-d{s.preprocessingKey.includes('crop=box') ? ', cropped' : ''}</span>
               </td>
               <td data-testid="cache-count">{formatCount(s.count)}</td>
-              <td>{formatBytes(s.bytes)}</td>
+              <td data-testid="cache-bytes" data-bytes={s.bytes}>
+                {formatBytes(s.bytes)}
+              </td>
               <td>
                 <button type="button" onClick={() => void clearSet(s.preprocessingKey)}>
                   Clear
@@ -100,7 +102,7 @@ export function CachePanel(props: { refreshKey: number }) {
                 {m.name} <span className="muted">model weights</span>
               </td>
               <td>—</td>
-              <td>{formatBytes(m.bytes)}</td>
+              <td data-bytes={m.bytes}>{formatBytes(m.bytes)}</td>
               <td>
                 <button type="button" onClick={() => void deleteModel(m.url)}>
                   Delete
@@ -110,6 +112,25 @@ export function CachePanel(props: { refreshKey: number }) {
           ))}
         </tbody>
       </table>
+      <p
+        className="hint"
+        data-testid="cache-usage"
+        data-usage={estimate?.usage ?? ''}
+        data-quota={estimate?.quota ?? ''}
+        data-indexeddb={estimate?.usageDetails?.indexedDB ?? ''}
+      >
+        {estimate ? (
+          <>
+            The browser counts {formatBytes(estimate.usage)} stored by this site
+            {estimate.usageDetails?.indexedDB !== undefined && ` (IndexedDB ${formatBytes(estimate.usageDetails.indexedDB)})`}, of a{' '}
+            {formatBytes(estimate.quota)} quota, run history included.{' '}
+          </>
+        ) : (
+          'This browser does not report its storage use. '
+        )}
+        Payloads are counted (vectors and keys, model weights); what IndexedDB writes to disk differs by its own overhead
+        and compression, and browsers report no size per encoder.
+      </p>
     </Panel>
   );
 }
