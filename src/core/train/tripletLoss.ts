@@ -38,8 +38,8 @@ export interface TripletLossOptions {
  * - `semi_hard`: the per-anchor rule of reference.md (FaceNet / TF-Addons): for each positive
  *   pair (a,p), the negative with the smallest D_an greater than D_ap; if there is none, the
  *   negative with the largest D_an; loss `relu(D_ap - D_an + margin)` averaged over the positive
- *   pairs (of anchors that have a negative). Indices are chosen on the CPU, the distances gathered
- *   in tf so autodiff works. NOTE: this deliberately differs from the reference library's code,
+ *   pairs (of anchors that have a negative). Triplets are chosen on the CPU and the loss is
+ *   built as constant weights times the distance matrix, so autodiff works on every backend. NOTE: this deliberately differs from the reference library's code,
  *   which pairs every positive distance of the batch with every negative distance of the batch
  *   (not per anchor) and clamps each term to [0, margin]; its values are not comparable.
  *
@@ -238,13 +238,25 @@ export function semiHardTriplets(
 }
 
 function semiHard(d: tf.Tensor2D, labels: Int32Array, margin: number): tf.Scalar {
-  const { positiveIndex, negativeIndex } = semiHardTriplets(d.dataSync() as Float32Array, labels);
-  if (positiveIndex.length === 0) {
-    // no positive pair with a negative: zero loss, still connected to the graph
-    return tf.mul(tf.sum(d), 0) as tf.Scalar;
+  const n = labels.length;
+  const dist = d.dataSync() as Float32Array;
+  const { positiveIndex, negativeIndex } = semiHardTriplets(dist, labels);
+  // Like batch-all, the loss is written as a constant weight matrix times D: +1 on the
+  // positive and -1 on the chosen negative of every active triplet. Same value and gradient
+  // as gathering the pairs, without tf.gather, whose gradient (UnsortedSegmentSum) the WASM
+  // backend lacks.
+  const weights = new Float32Array(n * n);
+  let active = 0;
+  for (let t = 0; t < positiveIndex.length; t++) {
+    if (dist[positiveIndex[t]] - dist[negativeIndex[t]] + margin > 0) {
+      weights[positiveIndex[t]] += 1;
+      weights[negativeIndex[t]] -= 1;
+      active++;
+    }
   }
-  const flat = tf.reshape(d, [-1]);
-  const ap = tf.gather(flat, tf.tensor1d(positiveIndex, 'int32'));
-  const an = tf.gather(flat, tf.tensor1d(negativeIndex, 'int32'));
-  return tf.mean(tf.relu(tf.add(tf.sub(ap, an), margin))) as tf.Scalar;
+  // Averaged over every chosen pair (inactive ones add 0); no pair at all gives 0, still
+  // connected to the graph.
+  const pairs = Math.max(positiveIndex.length, 1);
+  const sum = tf.add(tf.sum(tf.mul(tf.tensor2d(weights, [n, n]), d)), margin * active);
+  return tf.div(sum, pairs) as tf.Scalar;
 }
