@@ -4,7 +4,7 @@
  * config), main-thread long tasks while the browser trains, and quality with the default
  * settings on the whole validation set. Writes JSON.
  *
- *   npx tsx tests/e2e/bench/trainBench.ts [--epochs 20] [--backend wasm] [--out bench-train.json]
+ *   npm run bench:train -- [--epochs 20] [--backend wasm] [--out bench-train.json]
  *
  * Data: ../shared/data/stanford-cars-40 (the full Stanford Cars images are not on these
  * machines, so the engine issue's reference figures, R-Precision 0.139 -> 0.206 on the full
@@ -13,12 +13,12 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { splitClasses } from '../../../src/core/data/classSplit';
-import { loadDataset } from '../../../src/core/data/loadDataset';
-import { HeadTrainer, type EpochReport, type TrainingConfig } from '../../../src/core/train/trainer';
-import { listFolderFiles } from '../../../src/cli/nodeFiles';
-import { useBackend } from '../../../src/cli/tfBackend';
-import { sharedPath } from '../../support/shared';
+import { splitClasses } from '../../src/core/data/classSplit';
+import { loadDataset } from '../../src/core/data/loadDataset';
+import { HeadTrainer, type EpochReport, type TrainingConfig } from '../../src/core/train/trainer';
+import { listFolderFiles } from '../../src/cli/nodeFiles';
+import { useBackend } from '../../src/cli/tfBackend';
+import { sharedPath } from '../support/shared';
 import {
   chooseTestEncoder,
   dropFolder,
@@ -29,7 +29,7 @@ import {
   storedEmbeddings,
   TEST_MODEL,
   TEST_MODEL_URL,
-} from '../support/studio';
+} from '../e2e/support/studio';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
