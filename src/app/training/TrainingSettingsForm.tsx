@@ -10,7 +10,7 @@ export function TrainingSettingsForm(props: {
   const { form, onForm, fieldErrors, disabled } = props;
   return (
     <fieldset className="training-settings" disabled={disabled}>
-      <legend>Settings (defaults: the recipe’s)</legend>
+      <legend>Settings (defaults: the recipe’s head and loss; P × K batches and shorter patience, see the README)</legend>
       {SETTING_FIELDS.map((f) => {
         const error = fieldErrors[f.key];
         const id = `train-setting-${f.key}`;
