@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, symlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { readMatFile, matString, type MatStruct } from '../core/data/matFile';
@@ -6,13 +6,17 @@ import { readMatFile, matString, type MatStruct } from '../core/data/matFile';
 /**
  * A stand-in for the whole Stanford Cars download, for the scale benchmark: the real devkit
  * annotations of all 16,185 images, with every annotated file name linked to one of the
- * real car images we have. Layout, parsing, caching, embedding, training and evaluation
+ * real car images we have (copied once beside `target`, then hard-linked: browsers skip
+ * symbolic links in a dropped folder). Layout, parsing, caching, embedding, training and evaluation
  * then run at full size; the labels do not match the pictures, so the quality numbers of
  * such a run mean nothing, only its time and memory do.
  */
 export async function buildFullScaleDevkit(devkitFolder: string, imagesFolder: string, target: string): Promise<{ linked: number; sources: number }> {
   const images = (await readdir(imagesFolder)).filter((name) => name.endsWith('.jpg')).sort();
   if (images.length === 0) throw new Error(`No .jpg images in ${imagesFolder}.`);
+  const sources = `${target}-sources`;
+  await mkdir(sources, { recursive: true });
+  for (const name of images) await copyFile(path.join(imagesFolder, name), path.join(sources, name));
   await mkdir(path.join(target, 'devkit'), { recursive: true });
   await copyFile(path.join(devkitFolder, 'cars_meta.mat'), path.join(target, 'devkit', 'cars_meta.mat'));
   await copyFile(path.join(devkitFolder, 'cars_train_annos.mat'), path.join(target, 'devkit', 'cars_train_annos.mat'));
@@ -28,7 +32,7 @@ export async function buildFullScaleDevkit(devkitFolder: string, imagesFolder: s
     await mkdir(path.join(target, folder), { recursive: true });
     for (const element of records.elements) {
       const name = matString(element.fname, 'fname');
-      await symlink(path.join(imagesFolder, images[linked % images.length]), path.join(target, folder, name));
+      await link(path.join(sources, images[linked % images.length]), path.join(target, folder, name));
       linked++;
     }
   }

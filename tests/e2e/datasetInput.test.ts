@@ -1,5 +1,9 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFullScaleDevkit } from '../../src/cli/fullScaleDataset';
 import { sharedPath } from '../support/shared';
+import { tempFolder } from './support/datasets';
 import { dropFolder, launchBrowser, pickFolder, startStudio, textOf, type Browser, type StudioServer } from './support/studio';
 
 describe('dataset folder input (real Chromium)', () => {
@@ -50,5 +54,30 @@ describe('dataset folder input (real Chromium)', () => {
     const firstRowImages = page.getByTestId('class-gallery').locator('li').first().locator('img');
     await expect.poll(() => firstRowImages.count(), { timeout: 10_000 }).toBe(4);
     expect(await firstRowImages.first().getAttribute('src')).toMatch(/^blob:/);
+  });
+
+  it('reads a whole Stanford Cars devkit drop (16,185 images, both halves, 196 classes) and stays responsive', async () => {
+    // The real devkit annotations of all 16,185 images, each file linked to one of the shared
+    // images: the page lists, matches and splits a full-size download.
+    const root = tempFolder('full-devkit');
+    const folder = path.join(root, 'stanford_cars');
+    try {
+      await buildFullScaleDevkit(
+        sharedPath('data', 'stanford-cars-devkit'),
+        sharedPath('data', 'stanford-cars-40', 'cars_train'),
+        folder,
+      );
+      const { page } = browser;
+      await page.goto(server.url);
+      await dropFolder(browser, folder);
+      await page.getByTestId('dataset-images').waitFor({ timeout: 180_000 });
+      expect(await textOf(page, 'dataset-images')).toBe('16,185');
+      expect(await textOf(page, 'dataset-classes')).toBe('196');
+      expect(await textOf(page, 'dataset-train')).toMatch(/^98 classes · [\d,]+ images$/);
+      // the page answers while and after it reads the folder
+      expect(await page.evaluate(() => new Promise<number>((resolve) => requestAnimationFrame(() => resolve(1))))).toBe(1);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
