@@ -47,16 +47,17 @@ export function App() {
     setLoadedEncoder(null);
   }, []);
 
+  const { load: loadFolder, onReading } = loader;
   const onFolder = useCallback(
     (folder: Promise<PickedFolder> | PickedFolder) =>
-      void loader.load(folder, (f) => {
+      void loadFolder(folder, (f) => {
         if (!looksLikeModelFolder(f)) return false;
         chooseEncoder({ kind: 'files', folder: f });
         return true;
       }),
-    [loader.load, chooseEncoder],
+    [loadFolder, chooseEncoder],
   );
-  const dragging = useFolderDrop(onFolder, loader.onReading);
+  const dragging = useFolderDrop(onFolder, onReading);
 
   const onWorkerEvent = useCallback((event: EmbedEvent) => {
     dispatch({ type: 'event', event });

@@ -8,7 +8,7 @@ import { runRecipe, type RecipeOptions } from './runRecipe';
 import { sharedPath } from './sharedFolder';
 import { say } from './progress';
 import { loadDataset } from '../core/data/loadDataset';
-import { useBackend } from './tfBackend';
+import { selectBackend } from './tfBackend';
 import { buildFullScaleDevkit } from './fullScaleDataset';
 import { openEncoder } from './nodeModelSource';
 
@@ -22,7 +22,7 @@ const SAMPLE_IMAGES = 128;
  * read against what the bare encoder does on this backend.
  */
 async function measureStages(options: RecipeOptions) {
-  await useBackend(options.backend);
+  await selectBackend(options.backend);
   const dataset = await loadDataset(await listFolderFiles(options.data));
   const files = dataset.images.slice(0, SAMPLE_IMAGES).map((r) => r.file);
   const encoder = await openEncoder(options.encoder);

@@ -26,7 +26,7 @@ import { listFolderFiles } from './nodeFiles';
 import { NodeImageDecoder } from './nodeImageDecoder';
 import { openEncoder } from './nodeModelSource';
 import { formatSeconds, say, TerminalProgress } from './progress';
-import { useBackend, type NodeBackend } from './tfBackend';
+import { selectBackend, type NodeBackend } from './tfBackend';
 
 export interface RecipeOptions {
   data: string;
@@ -174,7 +174,7 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   if (problems.length) throw new Error(`Invalid training settings:\n- ${problems.join('\n- ')}`);
   const trainingConfig = resolveTrainingConfig(trainingConfigInput);
 
-  const backend = await useBackend(options.backend);
+  const backend = await selectBackend(options.backend);
   say(`tfjs backend: ${backend}`);
 
   if (!existsSync(options.data)) throw new Error(`The dataset folder ${options.data} does not exist.`);

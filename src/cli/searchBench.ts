@@ -11,7 +11,7 @@ import { pca } from '../core/project/pca';
 import { umapProject } from '../core/project/umap';
 import { createSkipConnectionHead } from '../core/train/heads';
 import { SearchGallery } from '../workers/searchGallery';
-import { useBackend, type NodeBackend } from './tfBackend';
+import { selectBackend, type NodeBackend } from './tfBackend';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,7 +42,7 @@ async function main() {
   const n = Number(arg('gallery', '8000'));
   const dim = Number(arg('dim', '1280'));
   const points = Number(arg('points', '4000'));
-  const backend = await useBackend(arg('backend', 'wasm') as NodeBackend);
+  const backend = await selectBackend(arg('backend', 'wasm') as NodeBackend);
   const { data, labels } = clustered(n, dim, 98, 1);
   const items = Array.from(labels, (c, i) => ({ file: `img-${i}.jpg`, class: `class ${c}`, classId: c, split: 'validation' }));
   const gallery = new SearchGallery(dim, data, labels, items, 'cosine');

@@ -17,7 +17,7 @@ import { splitClasses } from '../../src/core/data/classSplit';
 import { loadDataset } from '../../src/core/data/loadDataset';
 import { HeadTrainer, type EpochReport, type TrainingConfig } from '../../src/core/train/trainer';
 import { listFolderFiles } from '../../src/cli/nodeFiles';
-import { useBackend } from '../../src/cli/tfBackend';
+import { selectBackend } from '../../src/cli/tfBackend';
 import { sharedPath } from '../support/shared';
 import {
   chooseTestEncoder,
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
       }
       return { embeddings: Float32Array.from(rows.flat()), labels: Int32Array.from(labels) };
     };
-    await useBackend(backend);
+    await selectBackend(backend);
     const trainer = new HeadTrainer({ config: run.config, train: build(sides.train), validation: build(sides.validation), dim });
     const nodeStarted = Date.now();
     const state = await trainer.fitAsync();

@@ -29,7 +29,9 @@ export interface BareResult {
   backend: string;
 }
 
-self.addEventListener('message', async (e: MessageEvent<BareRequest>) => {
+self.addEventListener('message', (e: MessageEvent<BareRequest>) => void handle(e));
+
+async function handle(e: MessageEvent<BareRequest>): Promise<void> {
   try {
     const { modelUrl, files, batchSize, backend } = e.data;
     const model = await resolveModel({ kind: 'url', url: modelUrl }, () => undefined);
@@ -58,4 +60,4 @@ self.addEventListener('message', async (e: MessageEvent<BareRequest>) => {
   } catch (err) {
     self.postMessage({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) });
   }
-});
+}

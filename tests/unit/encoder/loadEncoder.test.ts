@@ -33,16 +33,17 @@ beforeAll(async () => {
   await tf.setBackend('wasm');
   await tf.ready();
   // A tiny static server so the URL source kind is exercised over real HTTP.
-  server = createServer(async (req, res) => {
+  server = createServer((req, res) => {
     const urlPath = decodeURIComponent((req.url ?? '').split('?')[0]);
     const name = path.basename(urlPath);
-    try {
-      if (urlPath !== `/${name}`) throw new Error('only the folder itself is served');
-      res.end(await readFile(path.join(modelDir, name)));
-    } catch {
-      res.statusCode = 404;
-      res.end('not found');
-    }
+    const served = urlPath === `/${name}` ? readFile(path.join(modelDir, name)) : Promise.reject(new Error('only the folder itself is served'));
+    served.then(
+      (bytes) => res.end(bytes),
+      () => {
+        res.statusCode = 404;
+        res.end('not found');
+      },
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
