@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { NamedWeights } from '../../../src/core/train/heads';
-import { seededRandom } from '../../../src/core/random/randomSource';
-import { HeadTrainer, initialWeightsProblem, type LabelledEmbeddings } from '../../../src/core/train/trainer';
+import { HeadTrainer, initialWeightsProblem } from '../../../src/core/train/trainer';
+import { noisyClusters } from './noisyClusters';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -10,22 +10,9 @@ beforeAll(async () => {
 
 const DIM = 8;
 
-/** Classes apart in the first 2 dimensions, noise in the rest (as trainer.test.ts, smaller). */
-function clusters(classes: number, perClass: number, firstLabel: number, seed: number): LabelledEmbeddings {
-  const random = seededRandom(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - random.nextFloat())) * Math.cos(2 * Math.PI * random.nextFloat());
-  const embeddings = new Float32Array(classes * perClass * DIM);
-  const labels = new Int32Array(classes * perClass);
-  for (let c = 0; c < classes; c++) {
-    const centre = [2 * normal(), 2 * normal()];
-    for (let j = 0; j < perClass; j++) {
-      const row = c * perClass + j;
-      labels[row] = firstLabel + c;
-      for (let d = 0; d < DIM; d++) embeddings[row * DIM + d] = d < 2 ? centre[d] + 0.3 * normal() : 1.5 * normal();
-    }
-  }
-  return { embeddings, labels };
-}
+/** As trainer.test.ts, smaller: classes apart in the first 2 dimensions, noise in the rest. */
+const clusters = (classes: number, perClass: number, firstLabel: number, seed: number) =>
+  noisyClusters({ classes, perClass, firstLabel, seed, dim: DIM, signal: 2 });
 
 const train = clusters(8, 8, 0, 1);
 const validation = clusters(6, 8, 100, 2);

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../src/core/random/randomSource';
 import {
   DEFAULT_TRAINING_CONFIG,
   HeadTrainer,
@@ -9,6 +8,7 @@ import {
   validateTrainingConfig,
   type LabelledEmbeddings,
 } from '../../../src/core/train/trainer';
+import { noisyClusters } from './noisyClusters';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -17,28 +17,8 @@ beforeAll(async () => {
 const DIM = 16;
 const SIGNAL = 3;
 
-/**
- * Classes differ only in the first SIGNAL dimensions; the other dimensions carry large
- * per-item noise. Cosine retrieval on the raw vectors is poor; a head that learns to damp the
- * noisy dimensions helps classes it has never seen.
- */
-function clusters(classes: number, perClass: number, firstLabel: number, seed: number): LabelledEmbeddings {
-  const random = seededRandom(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - random.nextFloat())) * Math.cos(2 * Math.PI * random.nextFloat());
-  const embeddings = new Float32Array(classes * perClass * DIM);
-  const labels = new Int32Array(classes * perClass);
-  for (let c = 0; c < classes; c++) {
-    const centre = Array.from({ length: SIGNAL }, () => 2 * normal());
-    for (let j = 0; j < perClass; j++) {
-      const row = c * perClass + j;
-      labels[row] = firstLabel + c;
-      for (let d = 0; d < DIM; d++) {
-        embeddings[row * DIM + d] = d < SIGNAL ? centre[d] + 0.3 * normal() : 1.5 * normal();
-      }
-    }
-  }
-  return { embeddings, labels };
-}
+const clusters = (classes: number, perClass: number, firstLabel: number, seed: number) =>
+  noisyClusters({ classes, perClass, firstLabel, seed, dim: DIM, signal: SIGNAL });
 
 const train = clusters(12, 10, 0, 1);
 const validation = clusters(8, 10, 100, 2);
