@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { IDLE_RUN, isLive, trainRunReducer, type TrainRunAction } from '../../../src/app/training/trainRunState';
 import type { TrainEvent } from '../../../src/workers/trainProtocol';
+import { epochReport as report } from '../../support/epochReport';
 
-const report = (epoch: number, extra: Record<string, unknown> = {}) => ({
-  epoch,
-  trainLoss: 0.4,
-  validationLoss: 0.5,
-  rPrecision: 0.2,
-  rPrecisionMacro: 0.2,
-  precisionAt1: 0.3,
-  mapAtR: 0.1,
-  seconds: 0.1,
-  isBest: true,
-  ...extra,
-});
 const ev = (event: TrainEvent): TrainRunAction => ({ type: 'event', event });
 
 describe('trainRunReducer', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TrainClient, type TrainWorkerLike } from '../../../src/workers/trainClient';
 import type { TrainEvent, TrainRequest } from '../../../src/workers/trainProtocol';
 import { isTerminalTrainEvent, trainRequestProblem } from '../../../src/workers/trainProtocol';
+import { epochReport as report } from '../../support/epochReport';
 
 function startRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -86,17 +87,6 @@ class FakeWorker implements TrainWorkerLike {
   }
 }
 
-const report = (epoch: number) => ({
-  epoch,
-  trainLoss: 0.4,
-  validationLoss: 0.5,
-  rPrecision: 0.2,
-  rPrecisionMacro: 0.2,
-  precisionAt1: 0.3,
-  mapAtR: 0.1,
-  seconds: 0.1,
-  isBest: true,
-});
 
 describe('TrainClient', () => {
   it('starts the worker on first use, forwards events and resolves with the terminal one', async () => {
