@@ -7,6 +7,7 @@
  * then gives the components, ordered by variance, with a fixed sign.
  */
 import { randomFunction } from '../random/randomSource';
+import { l2NormalisedRows } from '../eval/select';
 
 export interface PcaOptions {
   /** Output dimensions. Default 2. */
@@ -44,7 +45,7 @@ export function pca(data: Float32Array, dim: number, opts: PcaOptions = {}): Pca
   const iterations = opts.iterations ?? 4;
   const l = Math.min(dim, k + (opts.oversample ?? 6));
 
-  const x = opts.normalise ? normalisedRows(data, dim) : data;
+  const x = opts.normalise ? l2NormalisedRows(data, dim) : data;
   const mean = new Float64Array(dim);
   for (let i = 0; i < n; i++) for (let d = 0, o = i * dim; d < dim; d++) mean[d] += x[o + d];
   for (let d = 0; d < dim; d++) mean[d] /= n;
@@ -113,18 +114,6 @@ export function pca(data: Float32Array, dim: number, opts: PcaOptions = {}): Pca
     explainedRatio[c] = total > 0 ? variance[c] / total : 0;
   }
   return { coords, components, mean: Float32Array.from(mean), variance, explainedRatio };
-}
-
-/** Rows scaled to unit length (zero rows stay zero). */
-export function normalisedRows(data: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let o = 0; o < data.length; o += dim) {
-    let s = 0;
-    for (let d = 0; d < dim; d++) s += data[o + d] * data[o + d];
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let d = 0; d < dim; d++) out[o + d] = data[o + d] * inv;
-  }
-  return out;
 }
 
 /** y (n x l) = (X - mean) · Qᵀ: long contiguous inner loops over dim. */

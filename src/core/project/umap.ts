@@ -7,7 +7,8 @@
  */
 import { UMAP } from 'umap-js';
 import { randomFunction } from '../random/randomSource';
-import { normalisedRows, pca } from './pca';
+import { l2NormalisedRows } from '../eval/select';
+import { pca } from './pca';
 
 export interface UmapOptions {
   nNeighbors?: number;
@@ -37,7 +38,7 @@ export async function umapProject(data: Float32Array, dim: number, opts: UmapOpt
   const nNeighbors = Math.min(opts.nNeighbors ?? 15, n - 1);
   if (n < 3 || nNeighbors < 2) throw new Error(`umap: needs at least 3 rows, got ${n}`);
   const seed = opts.seed ?? 42;
-  let rows = opts.normalise ? normalisedRows(data, dim) : data;
+  let rows = opts.normalise ? l2NormalisedRows(data, dim) : data;
   let width = dim;
   const pcaDims = opts.pcaDims ?? 32;
   if (pcaDims > 0 && pcaDims < dim) {
