@@ -1,28 +1,54 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { exportHead } from '../core/export/headExport';
-import type { ModelCard } from '../core/encoder/modelCard';
+import type { ImageEncoder } from '../core/encoder/loadEncoder';
+import { exportHead, HEAD_FILE_NOTES, HEAD_FILES } from '../core/export/headExport';
+import { modelReadme, type ModelReadmeInfo } from '../core/export/modelReadme';
+import { similarityModelExport } from '../core/export/similarityModelExport';
 import type { Head } from '../core/train/heads';
 
-/** Writes a trained head in every export format (safetensors + config, TF.js) into `folder`. */
-export async function writeHeadExport(
-  folder: string,
-  head: Head,
-  info: { dropout: number; card: ModelCard; studioVersion: string },
-): Promise<string[]> {
-  const exported = exportHead(head.getWeights(), {
-    kind: 'skip-connection',
-    dim: head.dim,
-    dropout: info.dropout,
-    encoderCard: { ...info.card },
-    studioVersion: info.studioVersion,
-  });
+/** What the READMEs say of the run (everything but the files and how to load them). */
+export type RunReadme = Omit<ModelReadmeInfo, 'kind' | 'files' | 'tfjsModelPath' | 'pytorch' | 'graphEncoder'>;
+
+async function writeFiles(folder: string, files: Record<string, Uint8Array | string>): Promise<string[]> {
   const written: string[] = [];
-  for (const [name, bytes] of Object.entries(exported.files)) {
+  for (const [name, bytes] of Object.entries(files)) {
     const target = path.join(folder, name);
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(target, bytes);
     written.push(target);
   }
   return written;
+}
+
+/** Writes a trained head in every export format (safetensors + config, TF.js) and its README into `folder`. */
+export async function writeHeadExport(
+  folder: string,
+  head: Head,
+  info: { dropout: number; readme: RunReadme },
+): Promise<string[]> {
+  const exported = await exportHead(head.getWeights(), {
+    kind: 'skip-connection',
+    dim: head.dim,
+    dropout: info.dropout,
+    encoderCard: { ...info.readme.encoder },
+    studioVersion: info.readme.studioVersion,
+  });
+  const readme = modelReadme({
+    ...info.readme,
+    kind: 'head',
+    files: HEAD_FILE_NOTES,
+    tfjsModelPath: HEAD_FILES.tfjsModel,
+    pytorch: { safetensors: HEAD_FILES.safetensors, config: HEAD_FILES.config },
+  });
+  return writeFiles(folder, { [HEAD_FILES.readme]: readme, ...exported.files });
+}
+
+/** Writes the whole similarity model (image in, tuned embedding out) and its README into `folder`. */
+export async function writeSimilarityModel(
+  folder: string,
+  encoder: ImageEncoder,
+  head: Head,
+  readme: RunReadme,
+): Promise<string[]> {
+  return writeFiles(folder, await similarityModelExport(encoder, head.getWeights(), readme));
 }

@@ -20,8 +20,9 @@ import {
 } from '../core/train/trainer';
 import type { DistanceName } from '../core/train/distances';
 import type { Mining } from '../core/train/tripletLoss';
+import { STUDIO_VERSION } from '../core/version';
 import { DiskEmbeddingCache } from './diskEmbeddingCache';
-import { writeHeadExport } from './headFiles';
+import { writeHeadExport, writeSimilarityModel, type RunReadme } from './headFiles';
 import { listFolderFiles } from './nodeFiles';
 import { NodeImageDecoder } from './nodeImageDecoder';
 import { openEncoder } from './nodeModelSource';
@@ -86,7 +87,31 @@ export interface RecipeReport {
     secondsPerEpoch: number;
     history: EpochReport[];
   };
-  outputs: { report: string; head: string } | null;
+  outputs: { report: string; head: string; model: string } | null;
+}
+
+/** What the downloads' READMEs say of this run. */
+function readmeOf(report: RecipeReport): RunReadme {
+  const { split, encoder, config } = report;
+  return {
+    title: `${path.basename(report.dataset.folder)} · ${encoder.card.name} · run of ${report.createdAt.slice(0, 19).replace('T', ' ')} UTC`,
+    encoder: { ...encoder.card },
+    distance: config.training.loss.distance,
+    split: {
+      mode: split.mode,
+      seed: split.seed,
+      trainFraction: split.trainFraction,
+      trainClasses: split.trainClasses.length,
+      validationClasses: split.validationClasses.length,
+      trainImages: split.trainImages,
+      validationImages: split.validationImages,
+    },
+    baseline: report.baseline,
+    tuned: report.tuned,
+    bestEpoch: report.training.bestEpoch,
+    created: report.createdAt,
+    studioVersion: report.studioVersion,
+  };
 }
 
 /** Rows of the cache for these records, in order, as one matrix plus labels. */
@@ -196,9 +221,34 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   let embedding: RecipeReport['embedding'];
   try {
     embedding = await embedMissing(dataset, encoder, cache, options);
+  } catch (e) {
+    encoder.dispose();
+    throw e;
+  }
+  // the encoder stays loaded for the similarity model export (<out>/model/)
+  try {
+    return await trainAndExport(options, { dataset, split, trainRecords, validationRecords, encoder, key, cache, embedding, backend, trainingConfig });
   } finally {
     encoder.dispose();
   }
+}
+
+async function trainAndExport(
+  options: RecipeOptions,
+  ctx: {
+    dataset: Dataset;
+    split: ClassSplit;
+    trainRecords: ImageRecord[];
+    validationRecords: ImageRecord[];
+    encoder: ImageEncoder;
+    key: string;
+    cache: DiskEmbeddingCache;
+    embedding: RecipeReport['embedding'];
+    backend: string;
+    trainingConfig: TrainingConfig;
+  },
+): Promise<RecipeReport> {
+  const { dataset, split, trainRecords, validationRecords, encoder, key, cache, embedding, backend, trainingConfig } = ctx;
 
   const dim = cache.dim;
   const train = gather(trainRecords, cache);
@@ -261,9 +311,12 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   if (options.writeOutputs !== false) {
     await mkdir(options.out, { recursive: true });
     const headFolder = path.join(options.out, 'head');
-    await writeHeadExport(headFolder, trainer.head, { dropout: trainingConfig.head.dropout, card: encoder.card, studioVersion: STUDIO_VERSION });
+    const modelFolder = path.join(options.out, 'model');
+    const readme = readmeOf(report);
+    await writeHeadExport(headFolder, trainer.head, { dropout: trainingConfig.head.dropout, readme });
+    await writeSimilarityModel(modelFolder, encoder, trainer.head, readme);
     const reportPath = path.join(options.out, 'report.json');
-    report.outputs = { report: reportPath, head: headFolder };
+    report.outputs = { report: reportPath, head: headFolder, model: modelFolder };
     await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   }
   trainer.dispose();
@@ -271,4 +324,4 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   return report;
 }
 
-export const STUDIO_VERSION = '0.1.0';
+export { STUDIO_VERSION };

@@ -13,7 +13,9 @@ import type {
   EmbedRequest,
   EncoderSource,
   EventOf,
+  ExportReadme,
 } from './embedProtocol';
+import type { NamedWeights } from '../core/train/heads';
 import { isTerminalEvent } from './embedProtocol';
 
 /** The part of Worker the client needs (a fake in unit tests). */
@@ -74,6 +76,20 @@ export class EmbedClient {
       { type: 'embed', jobId: newJobId(), encoder, images, options: embedOptions },
       options,
     ) as Promise<EventOf<'embed-done'>>;
+  }
+
+  /** The encoder joined with a head into one TF.js model: its files (and, with `saveTo`, saved to IndexedDB). */
+  async exportModel(
+    encoder: EncoderSource,
+    weights: NamedWeights,
+    readme: ExportReadme,
+    options: JobOptions & { saveTo?: string } = {},
+  ): Promise<EventOf<'model-exported'>> {
+    const { saveTo, ...job } = options;
+    return this.run(
+      { type: 'export-model', jobId: newJobId(), encoder, weights, readme, ...(saveTo ? { saveTo } : {}) },
+      job,
+    ) as Promise<EventOf<'model-exported'>>;
   }
 
   /** Stops the worker; running jobs reject. */

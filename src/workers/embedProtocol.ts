@@ -9,6 +9,8 @@
  */
 import type { BoundingBox } from '../core/data/dataset';
 import type { ModelCard } from '../core/encoder/modelCard';
+import type { ModelReadmeInfo } from '../core/export/modelReadme';
+import type { NamedWeights } from '../core/train/heads';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -109,8 +111,17 @@ export type EmbedRequest =
   | { type: 'benchmark'; jobId: string; encoder: EncoderSource; backends?: BackendName[]; batchSize: number }
   /** Embeds every image not yet cached, then computes the baseline. Ends with `embed-done`. */
   | { type: 'embed'; jobId: string; encoder: EncoderSource; images: EmbedImage[]; options: EmbedOptions }
+  /**
+   * Joins the encoder and a head into one TF.js model (image in, tuned embedding out) and
+   * returns its files; with `saveTo` (an `indexeddb://` URL) also saves it there. Ends with
+   * `model-exported`.
+   */
+  | { type: 'export-model'; jobId: string; encoder: EncoderSource; weights: NamedWeights; readme: ExportReadme; saveTo?: string }
   /** Cooperative cancel of a running job; that job still ends with its terminal event. */
   | { type: 'cancel'; jobId: string };
+
+/** What the exported model's README says of its run (the worker adds the files and the encoder card). */
+export type ExportReadme = Omit<ModelReadmeInfo, 'kind' | 'files' | 'tfjsModelPath' | 'pytorch' | 'graphEncoder'>;
 
 // ---------------------------------------------------------------- events
 
@@ -147,6 +158,14 @@ export type EmbedEvent =
       imagesPerSecond: number;
       decodeMsPerImage: number;
     }
+  | {
+      type: 'model-exported';
+      jobId: string;
+      /** Path inside the download -> bytes. */
+      files: { path: string; bytes: Uint8Array }[];
+      /** The `indexeddb://` URL it was saved to, when asked. */
+      savedTo: string | null;
+    }
   | { type: 'error'; jobId: string; code: ErrorCode; message: string };
 
 export type EmbedEventType = EmbedEvent['type'];
@@ -156,6 +175,7 @@ export const TERMINAL_EVENT = {
   'probe-backends': 'backends',
   benchmark: 'benchmark-done',
   embed: 'embed-done',
+  'export-model': 'model-exported',
 } as const satisfies Record<Exclude<EmbedRequest['type'], 'cancel'>, EmbedEventType>;
 
 export function isTerminalEvent(event: EmbedEvent): boolean {
@@ -190,7 +210,15 @@ export function requestProblem(message: unknown): string | null {
       if (!Array.isArray(o.validationClasses)) return 'validationClasses must be an array';
       return null;
     }
+    case 'export-model':
+      if (!m.encoder) return 'export-model needs an encoder';
+      if (!m.weights || typeof m.weights !== 'object') return 'export-model needs the head weights';
+      if (!m.readme || typeof m.readme !== 'object') return 'export-model needs the readme information';
+      if (m.saveTo !== undefined && (typeof m.saveTo !== 'string' || !m.saveTo.startsWith('indexeddb://'))) {
+        return `saveTo must be an indexeddb:// URL (got ${JSON.stringify(m.saveTo)})`;
+      }
+      return null;
     default:
-      return `unknown request type ${JSON.stringify(m.type)}; expected probe-backends, benchmark, embed or cancel`;
+      return `unknown request type ${JSON.stringify(m.type)}; expected probe-backends, benchmark, embed, export-model or cancel`;
   }
 }

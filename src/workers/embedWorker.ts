@@ -4,7 +4,9 @@
  * jobs run one at a time (a backend switch must not happen under a running job), and a
  * `cancel` reaches the running job at once through its AbortController.
  */
+import * as tf from '@tensorflow/tfjs';
 import { imageIdentity } from '../core/data/loadDataset';
+import { artifactsOfFiles, similarityModelExport } from '../core/export/similarityModelExport';
 import { embedImages, EmbeddingAbortedError } from '../core/encoder/embedImages';
 import type { ImageEncoder } from '../core/encoder/loadEncoder';
 import { preprocessingKey } from '../core/encoder/modelCard';
@@ -87,6 +89,42 @@ async function handle(request: Exclude<EmbedRequest, { type: 'cancel' }>, signal
     case 'embed':
       await embed(request, signal);
       return;
+    case 'export-model':
+      await exportModel(request);
+      return;
+  }
+}
+
+/** Builds the whole similarity model (and saves it to IndexedDB when asked). */
+async function exportModel(request: Extract<EmbedRequest, { type: 'export-model' }>): Promise<void> {
+  const { jobId } = request;
+  const model = await resolve(jobId, request.encoder);
+  // building and saving only copies weights: WASM (or CPU) does it without compiling GPU kernels
+  if (!(await activateBackend('wasm')) && !(await activateBackend('cpu'))) {
+    throw new JobError('backend', 'No tfjs backend could start in this browser.');
+  }
+  let encoder: ImageEncoder;
+  try {
+    encoder = await loadResolved(model);
+  } catch (e) {
+    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    const files = await similarityModelExport(encoder, request.weights, request.readme);
+    let savedTo: string | null = null;
+    if (request.saveTo) {
+      // saved from the exported files, so what is stored is exactly what was downloaded
+      const saved = await tf.loadLayersModel(tf.io.fromMemory(artifactsOfFiles(files)));
+      try {
+        await saved.save(request.saveTo);
+      } finally {
+        saved.dispose();
+      }
+      savedTo = request.saveTo;
+    }
+    post({ type: 'model-exported', jobId, files: Object.entries(files).map(([path, bytes]) => ({ path, bytes })), savedTo });
+  } finally {
+    encoder.dispose();
   }
 }
 

@@ -106,7 +106,7 @@ export function HeadPanel(props: {
       const stored = await (await runHistory()).weights(selectedRun.id);
       if (!stored) throw new Error('This run has no stored head weights.');
       const card = encoderCard ?? { name: selectedRun.about.encoderName };
-      const zip = headZip(selectedRun, stored.weights, card, summaryOf(selectedRun).tuned);
+      const zip = await headZip(selectedRun, stored.weights, card, summaryOf(selectedRun).tuned);
       download(zip.bytes, zip.name, 'application/zip');
     } catch (e) {
       setError(`Could not export the head: ${e instanceof Error ? e.message : String(e)}`);

@@ -5,10 +5,12 @@
  * loaded back is measured the way its run was). Reading accepts that zip, or the loose files.
  */
 import { unzipSync, zipSync } from 'fflate';
-import { exportHead, importHead, type ImportedHead } from '../../core/export/headExport';
+import { exportHead, HEAD_FILE_NOTES, HEAD_FILES, importHead, type ImportedHead } from '../../core/export/headExport';
+import { modelReadme, type ModelReadmeInfo } from '../../core/export/modelReadme';
 import type { NamedWeights } from '../../core/train/heads';
 import type { TrainingConfig } from '../../core/train/trainer';
 import type { RunRecord } from '../../storage/runHistory';
+import { STUDIO_VERSION } from '../../core/version';
 import type { EvaluationOptions } from '../../workers/searchProtocol';
 import type { RetrievalSummary } from '../../workers/trainProtocol';
 
@@ -42,16 +44,41 @@ export function runFileStem(run: Pick<RunRecord, 'createdAt' | 'about'>): string
   return [slug(run.about.datasetName), slug(run.about.encoderName), when].filter(Boolean).join('-');
 }
 
+/** What a download's README says of the run behind it (everything but the file list). */
+export function runReadmeInfo(
+  run: RunRecord,
+  encoderCard: Record<string, unknown>,
+  tuned: RetrievalSummary | null,
+): Omit<ModelReadmeInfo, 'kind' | 'files' | 'tfjsModelPath' | 'pytorch' | 'graphEncoder'> {
+  return {
+    title: `${run.about.datasetName} · ${run.about.encoderName} · run of ${new Date(run.createdAt).toISOString().slice(0, 19).replace('T', ' ')} UTC`,
+    encoder: { ...encoderCard, name: typeof encoderCard.name === 'string' ? encoderCard.name : run.about.encoderName },
+    distance: run.config.loss.distance,
+    split: {
+      ...run.about.split,
+      trainClasses: run.trainClasses,
+      validationClasses: run.validationClasses,
+      trainImages: run.trainImages,
+      validationImages: run.validationImages,
+    },
+    baseline: run.baseline,
+    tuned,
+    bestEpoch: run.bestEpoch,
+    created: new Date().toISOString(),
+    studioVersion: STUDIO_VERSION,
+  };
+}
+
 /** The zip of a run's head; `encoderCard` is the model card written into studio.json. */
-export function headZip(
+export async function headZip(
   run: RunRecord,
   weights: NamedWeights,
   encoderCard: Record<string, unknown>,
   tuned: RetrievalSummary | null,
-): { name: string; bytes: Uint8Array } {
+): Promise<{ name: string; bytes: Uint8Array }> {
   const dim = weights.gates_0?.data.length;
   if (!dim) throw new Error('These weights are not a skip-connection head (no gates_0)');
-  const ex = exportHead(weights, { kind: 'skip-connection', dim, dropout: run.config.head.dropout, encoderCard, studioVersion: '0.1.0' });
+  const ex = await exportHead(weights, { kind: 'skip-connection', dim, dropout: run.config.head.dropout, encoderCard, studioVersion: STUDIO_VERSION });
   const stem = `${runFileStem(run)}-head`;
   const info: HeadRunInfo = {
     name: stem,
@@ -64,9 +91,18 @@ export function headZip(
     tuned,
     ...(run.about.startedFrom ? { startedFrom: run.about.startedFrom } : {}),
   };
+  const readme = modelReadme({
+    ...runReadmeInfo(run, encoderCard, tuned),
+    kind: 'head',
+    files: [...HEAD_FILE_NOTES, { path: RUN_INFO_FILE, what: "the run's settings and metrics (the studio reads it when the head is loaded back)" }],
+    tfjsModelPath: HEAD_FILES.tfjsModel,
+    pytorch: { safetensors: HEAD_FILES.safetensors, config: HEAD_FILES.config },
+  });
   const files: Record<string, Uint8Array> = {};
+  const encode = (text: string) => new TextEncoder().encode(text);
+  files[`${stem}/${HEAD_FILES.readme}`] = encode(readme);
   for (const [name, bytes] of Object.entries(ex.files)) files[`${stem}/${name}`] = bytes;
-  files[`${stem}/${RUN_INFO_FILE}`] = new TextEncoder().encode(JSON.stringify(info, null, 2) + '\n');
+  files[`${stem}/${RUN_INFO_FILE}`] = encode(JSON.stringify(info, null, 2) + '\n');
   // stored, not deflated: float32 weights barely compress and the zip is written at once
   return { name: `${stem}.zip`, bytes: zipSync(files, { level: 0 }) };
 }

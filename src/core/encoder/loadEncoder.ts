@@ -9,6 +9,8 @@ export interface ImageEncoder {
   readonly card: ModelCard;
   readonly featureSize: number;
   readonly inputSize: { width: number; height: number };
+  /** The loaded network itself (frozen; shared, not copied), for building models on top of it. */
+  readonly model: tf.LayersModel | tf.GraphModel;
   /**
    * Embeds a batch of RGB images already at the input size, values 0-255 (int32 or
    * float32), shape [N, height, width, 3]. Returns [N, featureSize]; the caller disposes
@@ -212,6 +214,7 @@ export async function loadEncoder(
     card,
     featureSize,
     inputSize: { width, height },
+    model,
     embedPixels(rgb) {
       if (disposed) throw new Error(`encoder "${card.id}" was disposed`);
       return embedPixels(rgb);

@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs';
 import { encodeUtf8, decodeUtf8 } from '../textCodec';
 import type { NamedWeights } from '../train/heads';
 import {
@@ -5,7 +6,8 @@ import {
   encodeSafetensors,
   SafetensorsError,
 } from './safetensors';
-import { bytesToFloat32LE, concatBytes, float32ToBytesLE } from './bytes';
+import { bytesToFloat32LE, concatBytes } from './bytes';
+import { HEAD_LAYER, headLayersModel, layersModelFiles, skipConnectionFromAffine } from './similarityModel';
 
 export type { NamedWeights };
 
@@ -24,7 +26,8 @@ export interface SkipConnectionHeadConfig {
 /** Our own description of an exported head (studio.json, and inside both weight files). */
 export interface StudioHeadCard {
   format: 'similarity-studio-head';
-  formatVersion: 1;
+  /** 1: studio 0.1.0 (tfjs/model.json held our own weights-only format); 2: tfjs/ is a standard layers model. */
+  formatVersion: 1 | 2;
   kind: 'skip-connection';
   /** The class in qdrant/quaterion-models that loads `config` + the safetensors weights. */
   headClass: 'SkipConnectionHead';
@@ -47,8 +50,8 @@ export interface HeadExportOptions {
   created?: string;
 }
 
-/** TF.js weights-only model.json (the layer graph is ours, so `modelTopology` is null). */
-export interface TfjsHeadModelJson {
+/** Studio 0.1.0's TF.js weights-only model.json (`modelTopology` null); still read back. */
+export interface LegacyTfjsHeadModelJson {
   format: 'similarity-studio-head';
   generatedBy: string;
   convertedBy: null;
@@ -67,7 +70,8 @@ export interface HeadExport {
   config: SkipConnectionHeadConfig;
   /** studio.json: encoder card, creation time, studio version. */
   card: StudioHeadCard;
-  tfjs: { modelJson: TfjsHeadModelJson; weightsBin: Uint8Array };
+  /** tfjs/model.json + weights.bin: a standard layers model (one Dense layer) for `tf.loadLayersModel`. */
+  tfjs: { modelJson: tf.io.ModelJSON; weightsBin: Uint8Array };
   /** Everything above as file name -> bytes, ready to download or write. */
   files: Record<string, Uint8Array>;
 }
@@ -82,7 +86,17 @@ export const HEAD_FILES = {
   card: 'studio.json',
   tfjsModel: 'tfjs/model.json',
   tfjsWeights: 'tfjs/weights.bin',
+  readme: 'README.md',
 } as const;
+
+/** What each file of a head export is (the README's file table). */
+export const HEAD_FILE_NOTES: { path: string; what: string }[] = [
+  { path: HEAD_FILES.safetensors, what: "the head's parameters `gates_0`, `fc_0.weight` (out x in), `fc_0.bias`, for PyTorch and for continuing training" },
+  { path: HEAD_FILES.config, what: "keyword arguments of quaterion-models' `SkipConnectionHead(**config)`" },
+  { path: HEAD_FILES.tfjsModel, what: 'the head as a TF.js layers model (one Dense layer): `tf.loadLayersModel` reads it' },
+  { path: HEAD_FILES.tfjsWeights, what: 'the weights of that TF.js model' },
+  { path: HEAD_FILES.card, what: "the encoder's model card (input size, pixel range, feature layer) and the studio version" },
+];
 
 /** Parameter names and shapes of a SkipConnectionHead, in state_dict order. */
 export function skipConnectionSpec(dim: number, nLayers = 1): { name: string; shape: number[] }[] {
@@ -153,8 +167,8 @@ function checkConfig(raw: unknown): SkipConnectionHeadConfig {
   };
 }
 
-/** Serialises a head in both formats (pure data: no files are written here). */
-export function exportHead(weights: NamedWeights, opts: HeadExportOptions): HeadExport {
+/** Serialises a head in both formats (no files are written here). */
+export async function exportHead(weights: NamedWeights, opts: HeadExportOptions): Promise<HeadExport> {
   if (opts.kind !== 'skip-connection') {
     throw new Error(`exportHead: only 'skip-connection' heads are supported, got '${String(opts.kind)}'`);
   }
@@ -168,7 +182,7 @@ export function exportHead(weights: NamedWeights, opts: HeadExportOptions): Head
   const ordered = checkWeights(weights, config);
   const card: StudioHeadCard = {
     format: 'similarity-studio-head',
-    formatVersion: 1,
+    formatVersion: 2,
     kind: 'skip-connection',
     headClass: 'SkipConnectionHead',
     config,
@@ -182,33 +196,28 @@ export function exportHead(weights: NamedWeights, opts: HeadExportOptions): Head
     config: JSON.stringify(config),
     studio: JSON.stringify(card),
   });
-  const names = Object.keys(ordered);
-  const weightsBin = concatBytes(names.map((n) => float32ToBytesLE(ordered[n].data)));
-  const modelJson: TfjsHeadModelJson = {
-    format: 'similarity-studio-head',
-    generatedBy: `Similarity Studio ${card.studioVersion}`,
-    convertedBy: null,
-    modelTopology: null,
-    weightsManifest: [
-      {
-        paths: ['weights.bin'],
-        weights: names.map((n) => ({ name: n, shape: [...ordered[n].shape], dtype: 'float32' as const })),
-      },
-    ],
-    userDefinedMetadata: card,
-  };
+  const model = headLayersModel(ordered);
+  let tfjs: HeadExport['tfjs'];
+  try {
+    tfjs = await layersModelFiles(model, {
+      generatedBy: `Similarity Studio ${card.studioVersion}`,
+      metadata: { similarityStudio: card },
+    });
+  } finally {
+    model.dispose();
+  }
   const json = (o: unknown) => encodeUtf8(JSON.stringify(o, null, 2) + '\n');
   return {
     safetensors,
     config,
     card,
-    tfjs: { modelJson, weightsBin },
+    tfjs,
     files: {
       [HEAD_FILES.safetensors]: safetensors,
       [HEAD_FILES.config]: json(config),
       [HEAD_FILES.card]: json(card),
-      [HEAD_FILES.tfjsModel]: json(modelJson),
-      [HEAD_FILES.tfjsWeights]: weightsBin,
+      [HEAD_FILES.tfjsModel]: json(tfjs.modelJson),
+      [HEAD_FILES.tfjsWeights]: tfjs.weightsBin,
     },
   };
 }
@@ -287,7 +296,7 @@ export function importHead(files: Record<string, HeadFileContent>): ImportedHead
       `No head found: expected a .safetensors file or a TF.js model.json (got ${Object.keys(files).join(', ') || 'no files'})`,
     );
   }
-  const model = asJson(mj.key, mj.value) as Partial<TfjsHeadModelJson>;
+  const model = asJson(mj.key, mj.value) as Partial<LegacyTfjsHeadModelJson> & Partial<tf.io.ModelJSON>;
   if (!model || !Array.isArray(model.weightsManifest)) {
     throw new HeadImportError(`${mj.key} has no weightsManifest`);
   }
@@ -316,10 +325,45 @@ export function importHead(files: Record<string, HeadFileContent>): ImportedHead
       throw new HeadImportError(`Weight file has ${bin.length - offset} bytes the manifest does not describe`);
     }
   }
-  if (!card && model.userDefinedMetadata) card = model.userDefinedMetadata;
+  if (model.modelTopology) return importDenseHead(mj.key, model as tf.io.ModelJSON, tensors, card, cfgFile && asJson(cfgFile.key, cfgFile.value));
+  if (!card && model.userDefinedMetadata) card = model.userDefinedMetadata as StudioHeadCard;
   const rawCfg = cfgFile ? asJson(cfgFile.key, cfgFile.value) : card?.config ?? inferConfig(tensors);
   const config = checkConfig(rawCfg);
   return { format: 'tfjs', weights: checkWeights(tensors, config), config, card };
+}
+
+/**
+ * A standard layers model of the head (studio 0.2+): one Dense layer `y = x·K + b`, read back
+ * as the SkipConnectionHead that computes exactly that map (gates 0: see
+ * `skipConnectionFromAffine`). The unfolded parameters are in the safetensors, which is
+ * preferred when both are given.
+ */
+function importDenseHead(
+  key: string,
+  model: tf.io.ModelJSON,
+  tensors: NamedWeights,
+  card: StudioHeadCard | undefined,
+  rawConfig: unknown,
+): ImportedHead {
+  const kernel = tensors[`${HEAD_LAYER}/kernel`];
+  const bias = tensors[`${HEAD_LAYER}/bias`];
+  const others = Object.keys(tensors).filter((n) => !n.startsWith(`${HEAD_LAYER}/`));
+  if (kernel && others.length > 0) {
+    throw new HeadImportError(
+      `${key} is a whole similarity model (image in, embedding out), not a head: load the head's zip or its model.safetensors instead`,
+    );
+  }
+  const dim = kernel?.shape[0];
+  if (!kernel || !bias || kernel.shape.length !== 2 || kernel.shape[1] !== dim || bias.data.length !== dim) {
+    throw new HeadImportError(
+      `${key} is a TF.js layers model but not a studio head (no square Dense layer '${HEAD_LAYER}'; it has ${Object.keys(tensors).join(', ') || 'no weights'})`,
+    );
+  }
+  const meta = model.userDefinedMetadata as { similarityStudio?: StudioHeadCard } | undefined;
+  card ??= meta?.similarityStudio;
+  const config = checkConfig(rawConfig ?? { ...(card?.config ?? {}), input_embedding_size: dim, n_layers: 1 });
+  const weights = skipConnectionFromAffine({ dim: dim!, kernel: kernel.data, bias: bias.data });
+  return { format: 'tfjs', weights: checkWeights(weights, { ...config, n_layers: 1 }), config: { ...config, n_layers: 1 }, card };
 }
 
 function inferConfig(tensors: NamedWeights): SkipConnectionHeadConfig {

@@ -161,6 +161,7 @@ describe('embedImages', () => {
         return new Float32Array(images.length);
       },
       dispose: () => undefined,
+      model: undefined as unknown as ImageEncoder['model'],
     } satisfies ImageEncoder;
     const files = ['a', 'b', 'c', 'd'].map((n) => memoryFile(n, 'x'));
     await embedImages({ encoder: fakeEncoder, decoder: slowDecoder, files, batchSize: 2 });

@@ -106,7 +106,7 @@ describe('the safetensors head in PyTorch', () => {
   });
   afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-  it.skipIf(!PYTHON)("a reference-layout torch module loads it strictly and gives the studio's outputs", () => {
+  it.skipIf(!PYTHON)("a reference-layout torch module loads it strictly and gives the studio's outputs", async () => {
     const dim = 256;
     const rand = randomFunction(9);
     const head = createSkipConnectionHead(dim, { seed: 5, dropout: 0.1 });
@@ -119,7 +119,7 @@ describe('the safetensors head in PyTorch', () => {
     const ours = embedWithHead(head, x, dim);
     head.dispose();
 
-    const ex = exportHead(weights, { kind: 'skip-connection', dim, dropout: 0.1, encoderCard: { name: 'test' } });
+    const ex = await exportHead(weights, { kind: 'skip-connection', dim, dropout: 0.1, encoderCard: { name: 'test' } });
     writeFileSync(path.join(folder, 'model.safetensors'), ex.files[HEAD_FILES.safetensors]);
     writeFileSync(path.join(folder, 'config.json'), ex.files[HEAD_FILES.config]);
     writeFileSync(path.join(folder, 'x.f32'), new Uint8Array(x.buffer));
