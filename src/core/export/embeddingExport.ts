@@ -116,10 +116,10 @@ function cell(s: string): string {
   return s.replace(/[\t\r\n]+/g, ' ');
 }
 
-/** Embedding Projector metadata.tsv: header `file\tclass`, then one row per vector. */
+/** Embedding Projector metadata.tsv: header `file\tclass\tsplit`, then one row per vector. */
 export function projectorMetadataTsv(items: EmbeddingItem[]): string {
-  const lines = ['file\tclass'];
-  for (const it of items) lines.push(`${cell(it.file)}\t${cell(it.class)}`);
+  const lines = ['file\tclass\tsplit'];
+  for (const it of items) lines.push(`${cell(it.file)}\t${cell(it.class)}\t${cell(it.split)}`);
   return lines.join('\n') + '\n';
 }
 
@@ -135,4 +135,83 @@ export function projectorTsv(
     vectorsTsv: concatBytes([...projectorVectorsChunks(embeddings, dim, opts)]),
     metadataTsv: encodeUtf8(projectorMetadataTsv(items)),
   };
+}
+
+/** Qdrant's default request size limit (`service.max_request_size_mb: 32`). */
+export const QDRANT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+/** The body of Qdrant's create-collection request (`PUT /collections/{name}`) for these vectors. */
+export function qdrantCollectionConfig(dim: number, distance: 'cosine' | 'euclidean'): { vectors: { size: number; distance: 'Cosine' | 'Euclid' } } {
+  return { vectors: { size: dim, distance: distance === 'cosine' ? 'Cosine' : 'Euclid' } };
+}
+
+/**
+ * Bodies of Qdrant's upsert request (`PUT /collections/{name}/points`), `{"points": [...]}`,
+ * each under `maxBytes` (default: Qdrant's own limit, less a margin), so that each one is
+ * accepted as it is. Ids are consecutive across bodies.
+ */
+export function qdrantUpsertBodies(
+  embeddings: Float32Array,
+  dim: number,
+  items: EmbeddingItem[],
+  opts: NumberFormatOptions & { maxBytes?: number } = {},
+): Uint8Array[] {
+  const maxBytes = opts.maxBytes ?? QDRANT_MAX_REQUEST_BYTES - 64 * 1024;
+  const open = encodeUtf8('{"points":[\n');
+  const close = encodeUtf8(']}\n');
+  const comma = encodeUtf8(',\n');
+  const bodies: Uint8Array[] = [];
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  const flush = () => {
+    if (parts.length === 0) return;
+    bodies.push(concatBytes([open, ...parts, close]));
+    parts = [];
+    size = 0;
+  };
+  // one point per chunk, so a body can end after any point
+  for (const chunk of qdrantPointsChunks(embeddings, dim, items, { ...opts, chunkRows: 1 })) {
+    const point = chunk.subarray(0, chunk.length - 1); // without its newline
+    const extra = (parts.length ? comma.length : 0) + point.length;
+    if (parts.length && open.length + size + extra + close.length > maxBytes) flush();
+    if (parts.length) {
+      parts.push(comma);
+      size += comma.length;
+    }
+    parts.push(point);
+    size += point.length;
+  }
+  flush();
+  return bodies;
+}
+
+/** Qdrant's files: collection.json, points.json (or points-1.json, points-2.json … when large) and a README with the requests. */
+export function qdrantExportFiles(
+  embeddings: Float32Array,
+  dim: number,
+  items: EmbeddingItem[],
+  opts: NumberFormatOptions & { maxBytes?: number; distance: 'cosine' | 'euclidean'; collection: string },
+): Record<string, Uint8Array> {
+  const bodies = qdrantUpsertBodies(embeddings, dim, items, opts);
+  const names = bodies.length === 1 ? ['points.json'] : bodies.map((_, i) => `points-${i + 1}.json`);
+  const collection = opts.collection.replace(/[^A-Za-z0-9_-]+/g, '-') || 'images';
+  const readme = [
+    `# ${items.length} embeddings for Qdrant`,
+    '',
+    `${dim}-d vectors, ${opts.distance === 'cosine' ? 'Cosine' : 'Euclid'} distance; each point's payload has file, class, classId and split (train or validation).`,
+    '',
+    '```sh',
+    `curl -X PUT "http://localhost:6333/collections/${collection}" -H 'Content-Type: application/json' --data-binary @collection.json`,
+    ...names.map((n) => `curl -X PUT "http://localhost:6333/collections/${collection}/points?wait=true" -H 'Content-Type: application/json' --data-binary @${n}`),
+    '```',
+    '',
+    `Each points file is under Qdrant's default 32 MB request limit.`,
+    '',
+  ].join('\n');
+  const files: Record<string, Uint8Array> = {
+    'collection.json': encodeUtf8(JSON.stringify(qdrantCollectionConfig(dim, opts.distance), null, 2) + '\n'),
+  };
+  bodies.forEach((b, i) => (files[names[i]] = b));
+  files['README.md'] = encodeUtf8(readme);
+  return files;
 }

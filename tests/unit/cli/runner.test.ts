@@ -5,7 +5,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { readdirSync } from 'node:fs';
+import { NodeImageDecoder } from '../../../src/cli/nodeImageDecoder';
+import { diskDatasetFile } from '../../../src/cli/nodeFiles';
+import { openEncoder } from '../../../src/cli/nodeModelSource';
+import { selectBackend } from '../../../src/cli/tfBackend';
+import { importHead } from '../../../src/core/export/headExport';
 import { decodeSafetensors } from '../../../src/core/export/safetensors';
+import { createSkipConnectionHead } from '../../../src/core/train/heads';
+import { embedWithHead } from '../../../src/core/train/trainer';
+import { loadLayersModelFile } from '../../support/fileModel';
 import { projectRoot, sharedPath } from '../../support/shared';
 
 const run = promisify(execFile);
@@ -67,6 +78,10 @@ describe('the command-line runner, end to end', () => {
     const { tensors } = decodeSafetensors(new Uint8Array(await readFile(path.join(head, 'model.safetensors'))));
     expect(tensors['fc_0.weight'].shape).toEqual([256, 256]);
     expect(tensors['gates_0'].shape).toEqual([256]);
+    for (const file of ['model.json', 'weights.bin', 'README.md']) {
+      expect(existsSync(path.join(work, 'first', 'model', file)), `model/${file}`).toBe(true);
+    }
+    expect(report.outputs.model).toBe(path.join(work, 'first', 'model'));
 
     const second = await studio([...args, '--out', path.join(work, 'second')]);
     expect(second.code, second.stderr).toBe(0);
@@ -74,6 +89,46 @@ describe('the command-line runner, end to end', () => {
     expect(again.embedding.embeddedNow).toBe(0);
     expect(again.embedding.fromCache).toBe(1619);
     expect(again.baseline.rPrecision).toBeCloseTo(report.baseline.rPrecision, 6);
+  });
+
+  it('writes head/tfjs and model/ that plain tf.loadLayersModel reads, giving the engine\'s head and embedding outputs on real images', { timeout: 300_000 }, async () => {
+    await selectBackend('wasm');
+    const out = path.join(work, 'first');
+    const encoder = await openEncoder(sharedPath('models', 'mobilenet-v1-0.25-128'));
+    const imported = importHead({ 'model.safetensors': new Uint8Array(await readFile(path.join(out, 'head', 'model.safetensors'))) });
+    const engineHead = createSkipConnectionHead(256, { dropout: 0 });
+    engineHead.setWeights(imported.weights);
+    const dir = sharedPath('data', 'stanford-cars-40', 'cars_train');
+    const jpgs = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().slice(0, 4);
+    const decoder = new NodeImageDecoder();
+    const decoded = await Promise.all(jpgs.map(async (f) => decoder.decode(await diskDatasetFile(path.join(dir, f)), { width: 128, height: 128, resize: 'squash' })));
+    const base = await encoder.embed(decoded);
+    const tuned = embedWithHead(engineHead, base, 256);
+
+    const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      expect(a.length).toBe(b.length);
+      let m = 0;
+      for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+      return m;
+    };
+    const headModel = await loadLayersModelFile(path.join(out, 'head', 'tfjs', 'model.json'));
+    const fromHead = tf.tidy(() => (headModel.predict(tf.tensor2d(base, [jpgs.length, 256])) as tf.Tensor).dataSync());
+    expect(maxDiff(fromHead, tuned)).toBeLessThan(1e-5);
+    const whole = await loadLayersModelFile(path.join(out, 'model', 'model.json'));
+    const pixels = new Float32Array(jpgs.length * 128 * 128 * 3);
+    decoded.forEach((d, i) => pixels.set(d.data, i * 128 * 128 * 3));
+    const fromWhole = tf.tidy(() => (whole.predict(tf.tensor4d(pixels, [jpgs.length, 128, 128, 3]).div(127.5).sub(1)) as tf.Tensor).dataSync());
+    expect(maxDiff(fromWhole, tuned)).toBeLessThan(1e-4);
+
+    const readme = await readFile(path.join(out, 'model', 'README.md'), 'utf8');
+    expect(readme).toContain("tf.loadLayersModel('model.json')");
+    expect(readme).toMatch(/R-Precision/);
+    const headReadme = await readFile(path.join(out, 'head', 'README.md'), 'utf8');
+    expect(headReadme).toContain('SkipConnectionHead(**json.load(open("config.json")))');
+    headModel.dispose();
+    whole.dispose();
+    engineHead.dispose();
+    encoder.dispose();
   });
 
   it('refuses a folder with no recognised layout, naming the layouts it looked for', async () => {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   projectorTsv,
   qdrantPoints,
+  qdrantExportFiles,
   qdrantPointsChunks,
+  qdrantUpsertBodies,
   type EmbeddingItem,
 } from '../../../src/core/export/embeddingExport';
 
@@ -38,7 +40,35 @@ describe('embedding export', () => {
     const rows = dec(vectorsTsv).trimEnd().split('\n');
     expect(rows).toEqual(['0.1\t-2.5\t3', '1e-7\t0\t0.3333']);
     const meta = dec(metadataTsv).trimEnd().split('\n');
-    expect(meta).toEqual(['file\tclass', 'cars_train/00001.jpg\tAM General Hummer SUV 2000', 'cars_train/00002.jpg\tRam C/V Cargo Van']);
+    expect(meta).toEqual(['file\tclass\tsplit', 'cars_train/00001.jpg\tAM General Hummer SUV 2000\ttrain', 'cars_train/00002.jpg\tRam C/V Cargo Van\tvalidation']);
+  });
+
+  it('writes Qdrant request bodies: the collection settings and upserts that each stay under the size limit', () => {
+    const n = 50;
+    const dim = 8;
+    const vectors = Float32Array.from({ length: n * dim }, (_, i) => Math.sin(i) / 3);
+    const many = Array.from({ length: n }, (_, i) => ({ file: `f${i}.jpg`, class: `c${i % 5}`, classId: i % 5, split: i < 25 ? 'train' : 'validation' }));
+    const one = qdrantExportFiles(vectors, dim, many, { distance: 'cosine', collection: 'cars 40' });
+    expect(Object.keys(one)).toEqual(['collection.json', 'points.json', 'README.md']);
+    expect(JSON.parse(dec(one['collection.json']))).toEqual({ vectors: { size: 8, distance: 'Cosine' } });
+    const body = JSON.parse(dec(one['points.json']));
+    expect(body.points).toHaveLength(n);
+    expect(body.points[30]).toMatchObject({ id: 30, payload: { file: 'f30.jpg', class: 'c0', classId: 0, split: 'validation' } });
+    expect(Float32Array.from(body.points.flatMap((p: { vector: number[] }) => p.vector))).toEqual(vectors);
+    expect(dec(one['README.md'])).toContain('collections/cars-40/points?wait=true');
+
+    const maxBytes = 2_000;
+    const split = qdrantExportFiles(vectors, dim, many, { distance: 'euclidean', collection: 'x', maxBytes });
+    const names = Object.keys(split).filter((k) => k.startsWith('points-'));
+    expect(names.length).toBeGreaterThan(2);
+    expect(JSON.parse(dec(split['collection.json'])).vectors.distance).toBe('Euclid');
+    const ids: number[] = [];
+    for (const name of names) {
+      expect(split[name].length).toBeLessThanOrEqual(maxBytes);
+      ids.push(...JSON.parse(dec(split[name])).points.map((p: { id: number }) => p.id));
+    }
+    expect(ids).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(qdrantUpsertBodies(vectors, dim, many, { maxBytes }).length).toBe(names.length);
   });
 
   it('rejects mismatched inputs', () => {
