@@ -7,7 +7,8 @@
 import type { Distance } from '../core/eval/retrievalMetrics';
 import { retrievalMetrics } from '../core/eval/retrievalMetrics';
 import { searchIndex, type SearchIndex } from '../core/eval/nearestNeighbours';
-import { projectorTsv, qdrantPointsChunks, type EmbeddingItem } from '../core/export/embeddingExport';
+import { zipSync } from 'fflate';
+import { projectorTsv, qdrantExportFiles, type EmbeddingItem } from '../core/export/embeddingExport';
 import { pca } from '../core/project/pca';
 import { umapProject } from '../core/project/umap';
 import { createSkipConnectionHead, type Head, type NamedWeights } from '../core/train/heads';
@@ -133,13 +134,19 @@ export class SearchGallery {
     return coords;
   }
 
-  /** The export's files (name -> Blob): Qdrant points, or the Embedding Projector's TSV pair. */
-  exportFiles(space: Space, format: EmbeddingFileFormat): { name: string; blob: Blob }[] {
-    const data = this.space(space);
+  /**
+   * The export's files (name -> Blob) for some cached images (their frozen-encoder vectors;
+   * the head is applied for 'tuned'): Qdrant's request bodies in one zip, or the Embedding
+   * Projector's TSV pair.
+   */
+  exportFiles(space: Space, format: EmbeddingFileFormat, images: { vectors: Float32Array; items: EmbeddingItem[] }, name: string): { name: string; blob: Blob }[] {
+    const data = space === 'tuned' ? this.applyHead(images.vectors) : images.vectors;
     if (format === 'qdrant') {
-      return [{ name: 'points.jsonl', blob: new Blob([...qdrantPointsChunks(data, this.dim, this.items)] as BlobPart[], { type: 'application/jsonl' }) }];
+      const files = qdrantExportFiles(data, this.dim, images.items, { distance: this.distance, collection: name });
+      // stored: the float text barely compresses at a speed worth waiting for
+      return [{ name: 'qdrant.zip', blob: new Blob([zipSync(files, { level: 0 }) as BlobPart], { type: 'application/zip' }) }];
     }
-    const { vectorsTsv, metadataTsv } = projectorTsv(data, this.dim, this.items);
+    const { vectorsTsv, metadataTsv } = projectorTsv(data, this.dim, images.items);
     return [
       { name: 'vectors.tsv', blob: new Blob([vectorsTsv as BlobPart], { type: 'text/tab-separated-values' }) },
       { name: 'metadata.tsv', blob: new Blob([metadataTsv as BlobPart], { type: 'text/tab-separated-values' }) },

@@ -17,6 +17,14 @@ import type { RetrievalSummary } from './trainProtocol';
 export type Space = 'base' | 'tuned';
 export type ProjectionMethod = 'pca' | 'umap';
 export type EmbeddingFileFormat = 'qdrant' | 'projector';
+/** Which images an export covers. */
+export type ExportScope = 'all' | 'train' | 'validation';
+
+/** The images of an export, by embedding-cache identity, with each one's payload (its split included). */
+export interface ExportImages {
+  identities: string[];
+  items: EmbeddingItem[];
+}
 
 /** The validation images to search among, by embedding-cache identity. */
 export interface GallerySpec {
@@ -55,7 +63,8 @@ export type SearchRequest =
   | { type: 'set-head'; reqId: string; weights: NamedWeights | null; evaluation: EvaluationOptions }
   | { type: 'search'; reqId: string; query: SearchQuery; k: number }
   | { type: 'project'; reqId: string; space: Space; method: ProjectionMethod }
-  | { type: 'export'; reqId: string; space: Space; format: EmbeddingFileFormat }
+  /** Writes the images' vectors (read from the embedding cache; the head applied for 'tuned'); `name` names the Qdrant collection. */
+  | { type: 'export'; reqId: string; space: Space; format: EmbeddingFileFormat; images: ExportImages; name: string }
   | { type: 'cancel'; reqId: string };
 
 export type SearchEvent =
@@ -83,7 +92,14 @@ export type SearchEvent =
     }
   | { type: 'progress'; reqId: string; stage: string; done: number; total: number }
   | { type: 'projection'; reqId: string; space: Space; method: ProjectionMethod; coords: Float32Array; ms: number }
-  | { type: 'exported'; reqId: string; files: { name: string; blob: Blob }[] }
+  | {
+      type: 'exported';
+      reqId: string;
+      files: { name: string; blob: Blob }[];
+      /** Images written, and those left out because they have no cached embedding. */
+      count: number;
+      missing: number;
+    }
   | { type: 'error'; reqId: string; message: string; cancelled?: boolean };
 
 export type SearchEventType = SearchEvent['type'];
@@ -142,8 +158,15 @@ export function searchRequestProblem(message: unknown): string | null {
     }
     case 'project':
       return space() ?? (m.method === 'pca' || m.method === 'umap' ? null : `method must be 'pca' or 'umap'`);
-    case 'export':
-      return space() ?? (m.format === 'qdrant' || m.format === 'projector' ? null : `format must be 'qdrant' or 'projector'`);
+    case 'export': {
+      const problem = space() ?? (m.format === 'qdrant' || m.format === 'projector' ? null : `format must be 'qdrant' or 'projector'`);
+      if (problem) return problem;
+      const images = m.images as Partial<ExportImages> | undefined;
+      if (!images || !Array.isArray(images.identities) || !Array.isArray(images.items) || images.identities.length !== images.items.length) {
+        return 'export needs images: identities and items of the same length';
+      }
+      return typeof m.name === 'string' ? null : 'export needs a name (the collection name)';
+    }
     default:
       return `unknown request type ${JSON.stringify(m.type)}; expected load, set-head, search, project, export or cancel`;
   }

@@ -121,8 +121,19 @@ async function handle(request: Exclude<SearchRequest, { type: 'cancel' }>, signa
       return;
     }
     case 'export': {
-      const files = need().exportFiles(request.space, request.format);
-      post({ type: 'exported', reqId, files });
+      const g = need();
+      if (request.space === 'tuned' && !g.hasHead) throw new Error('No head is loaded: the tuned embeddings need one');
+      const { identities, items } = request.images;
+      const cache = await EmbeddingCache.open();
+      let lookup;
+      try {
+        lookup = await cache.lookup(preprocessingKey, g.dim, identities);
+      } finally {
+        cache.close();
+      }
+      const found = Array.from(lookup.found, (i) => items[i]);
+      const files = g.exportFiles(request.space, request.format, { vectors: lookup.vectors, items: found }, request.name);
+      post({ type: 'exported', reqId, files, count: found.length, missing: lookup.missing.length });
       return;
     }
   }

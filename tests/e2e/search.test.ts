@@ -11,7 +11,6 @@ import { unzipSync } from 'fflate';
 import type { Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchIndex } from '../../src/core/eval/nearestNeighbours';
-import { importHead } from '../../src/core/export/headExport';
 import { decodeSafetensors } from '../../src/core/export/safetensors';
 import { sharedPath } from '../support/shared';
 import {
@@ -21,6 +20,7 @@ import {
   launchBrowser,
   serveModelAt,
   startStudio,
+  storedEmbeddings,
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
@@ -72,11 +72,14 @@ async function downloadsOf(page: Page, click: () => Promise<void>, count: number
   return Promise.all(got.map((d) => saved(d, folder)));
 }
 
-function qdrantVectors(file: string): { vectors: Float32Array; payloads: { file: string; class: string; classId: number }[] } {
-  const lines = readFileSync(file, 'utf8').trim().split('\n');
-  const vectors = new Float32Array(lines.length * DIM);
-  const payloads = lines.map((line, i) => {
-    const p = JSON.parse(line) as { id: number; vector: number[]; payload: { file: string; class: string; classId: number } };
+/** The points of a Qdrant export zip (collection.json + points.json), checked for the request bodies Qdrant takes. */
+function qdrantVectors(file: string): { vectors: Float32Array; payloads: { file: string; class: string; classId: number; split: string }[] } {
+  const entries = unzipSync(new Uint8Array(readFileSync(file)));
+  expect(Object.keys(entries).sort()).toEqual(['README.md', 'collection.json', 'points.json']);
+  expect(JSON.parse(new TextDecoder().decode(entries['collection.json']))).toEqual({ vectors: { size: DIM, distance: 'Cosine' } });
+  const points = JSON.parse(new TextDecoder().decode(entries['points.json'])).points as { id: number; vector: number[]; payload: { file: string; class: string; classId: number; split: string } }[];
+  const vectors = new Float32Array(points.length * DIM);
+  const payloads = points.map((p, i) => {
     expect(p.id).toBe(i);
     expect(p.vector.length).toBe(DIM);
     vectors.set(p.vector, i * DIM);
@@ -112,6 +115,8 @@ describe('trained head download, similar-cars search, embedding map and exports 
   let galleryCount = 0;
   let tunedMetrics: number[] = [];
   let zipPath = '';
+  let headZipFiles: { json: Uint8Array; bin: Uint8Array } | null = null;
+  const exported: Record<string, ReturnType<typeof qdrantVectors>> = {};
 
   beforeAll(async () => {
     folder = mkdtempSync(path.join(os.tmpdir(), 'studio-downloads-'));
@@ -157,7 +162,7 @@ describe('trained head download, similar-cars search, embedding map and exports 
     const stem = path.basename(zipFile, '.zip');
     const names = Object.keys(entries).sort();
     expect(names).toEqual(
-      ['config.json', 'model.safetensors', 'run.json', 'studio.json', 'tfjs/model.json', 'tfjs/weights.bin'].map((n) => `${stem}/${n}`),
+      ['README.md', 'config.json', 'model.safetensors', 'run.json', 'studio.json', 'tfjs/model.json', 'tfjs/weights.bin'].map((n) => `${stem}/${n}`),
     );
     const file = (n: string) => entries[`${stem}/${n}`];
 
@@ -183,16 +188,20 @@ describe('trained head download, similar-cars search, embedding map and exports 
     expect(studio.encoder.featureSize).toBe(DIM);
     expect(String(studio.encoder.preprocessingKey)).toContain('128');
 
-    // TF.js: manifest + weights.bin hold the same numbers
+    // TF.js: a standard layers model, one Dense layer (the head folded into x·K + b)
     const modelJson = JSON.parse(new TextDecoder().decode(file('tfjs/model.json')));
+    expect(modelJson.format).toBe('layers-model');
+    expect(modelJson.modelTopology).not.toBeNull();
     expect(modelJson.weightsManifest[0].weights.map((w: { name: string; shape: number[] }) => [w.name, w.shape])).toEqual([
-      ['gates_0', [DIM]],
-      ['fc_0.weight', [DIM, DIM]],
-      ['fc_0.bias', [DIM]],
+      ['similarity_head/kernel', [DIM, DIM]],
+      ['similarity_head/bias', [DIM]],
     ]);
-    expect(file('tfjs/weights.bin').length).toBe((DIM * DIM + 2 * DIM) * 4);
-    const fromTfjs = importHead({ 'model.json': file('tfjs/model.json'), 'weights.bin': file('tfjs/weights.bin') });
-    for (const name of ['gates_0', 'fc_0.weight', 'fc_0.bias']) expect(fromTfjs.weights[name].data).toEqual(decoded.tensors[name].data);
+    expect(file('tfjs/weights.bin').length).toBe((DIM * DIM + DIM) * 4);
+    const readme = new TextDecoder().decode(file('README.md'));
+    expect(readme).toContain('SkipConnectionHead(**json.load(open("config.json")))');
+    expect(readme).toContain("tf.loadLayersModel('tfjs/model.json')");
+    expect(readme).toMatch(/\| with this head \| \d+\.\d%/);
+    headZipFiles = { json: file('tfjs/model.json'), bin: file('tfjs/weights.bin') };
 
     // load the zip back: the same metrics on the same validation set
     await page.getByTestId('head-load-input').setInputFiles(zipFile);
@@ -207,7 +216,8 @@ describe('trained head download, similar-cars search, embedding map and exports 
     writeFileSync(path.join(tfjsDir, 'weights.bin'), file('tfjs/weights.bin'));
     await page.getByTestId('head-load-input').setInputFiles([path.join(tfjsDir, 'model.json'), path.join(tfjsDir, 'weights.bin')]);
     await waitMetricsReady(page, '(tfjs)');
-    expect(await metricValues(page, 'tuned')).toEqual(tunedMetrics);
+    // the same map, through different float32 weights: the same metrics up to rounding
+    (await metricValues(page, 'tuned')).forEach((v, i) => expect(v).toBeCloseTo(tunedMetrics[i], 3));
     console.log(
       `[e2e] head: R-Precision base ${base[0].toFixed(4)} -> tuned ${tunedMetrics[0].toFixed(4)} (run recorded ${recorded[0].toFixed(4)}); ` +
         `zip ${readFileSync(zipFile).length} bytes; download + 2 reloads in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -218,14 +228,26 @@ describe('trained head download, similar-cars search, embedding map and exports 
     galleryCount = Number(await page.getByTestId('search-grid').getAttribute('data-count'));
     expect(galleryCount).toBeGreaterThan(500);
 
-    const exports: Record<string, ReturnType<typeof qdrantVectors>> = {};
+    const exports = exported;
+    await page.getByTestId('export-scope-validation').check();
     for (const space of ['base', 'tuned'] as const) {
       await page.getByTestId(`export-space-${space}`).check();
       const [file] = await downloadsOf(page, () => page.getByTestId('export-qdrant').click(), 1, folder);
-      expect(path.basename(file)).toBe(`stanford-cars-40-${space}-points.jsonl`);
+      expect(path.basename(file)).toBe(`stanford-cars-40-${space}-validation-qdrant.zip`);
       exports[space] = qdrantVectors(file);
       expect(exports[space].payloads.length).toBe(galleryCount);
+      expect(new Set(exports[space].payloads.map((p) => p.split))).toEqual(new Set(['validation']));
     }
+    // the whole dataset: every image, each point naming its split; the validation rows are the same vectors
+    await page.getByTestId('export-scope-all').check();
+    const [allFile] = await downloadsOf(page, () => page.getByTestId('export-qdrant').click(), 1, folder);
+    const all = qdrantVectors(allFile);
+    expect(all.payloads.length).toBe(1619);
+    expect(all.payloads.filter((p) => p.split === 'train').length).toBe(1619 - galleryCount);
+    const firstValidation = all.payloads.findIndex((p) => p.split === 'validation');
+    expect(all.payloads[firstValidation].file).toBe(exports.tuned.payloads[0].file);
+    expect(all.vectors.subarray(firstValidation * DIM, (firstValidation + 1) * DIM)).toEqual(exports.tuned.vectors.subarray(0, DIM));
+    await page.getByTestId('export-scope-validation').check();
 
     const row = 5;
     const k = 8;
@@ -270,6 +292,80 @@ describe('trained head download, similar-cars search, embedding map and exports 
     console.log(`[e2e] search over ${galleryCount} validation images: ${ms.toFixed(2)} ms (base + tuned, in the worker)`);
   });
 
+  it('the whole model and the head load in a page with nothing but @tensorflow/tfjs, and embed a dataset image as the studio does', async () => {
+    expect(headZipFiles).not.toBeNull();
+    expect(exported.tuned).toBeDefined();
+    await page.getByTestId('head-run-select').selectOption({ index: 1 });
+    await waitMetricsReady(page, 'epoch');
+    const [modelZip] = await downloadsOf(page, () => page.getByTestId('model-download').click(), 1, folder);
+    expect(path.basename(modelZip)).toMatch(/^stanford-cars-40-.*-model\.zip$/);
+    const entries = unzipSync(new Uint8Array(readFileSync(modelZip)));
+    const stem = path.basename(modelZip, '.zip');
+    expect(Object.keys(entries).sort()).toEqual(['README.md', 'model.json', 'weights.bin'].map((n) => `${stem}/${n}`));
+    expect(new TextDecoder().decode(entries[`${stem}/README.md`])).toContain("tf.loadLayersModel('model.json')");
+    await page.getByTestId('model-save').click();
+    await page.getByTestId('model-done').filter({ hasText: 'indexeddb://' }).waitFor({ timeout: 60_000 });
+    const savedTo = /indexeddb:\/\/[^\s:]+/.exec(await page.getByTestId('model-done').innerText())![0];
+
+    // a dataset image of the validation set, its base vector as the studio stored it, its tuned vector as exported
+    const row = 3;
+    const item = exported.tuned.payloads[row];
+    const onDisk = [path.join(cars40, item.file), path.join(path.dirname(cars40), item.file)].find((p) => existsSync(p))!;
+    const stored = await storedEmbeddings(page);
+    const baseKey = Object.keys(stored).find((k) => k.includes(item.file))!;
+    expect(baseKey).toBeDefined();
+    const tuned = Array.from(exported.tuned.vectors.subarray(row * DIM, (row + 1) * DIM));
+
+    const plain = await browser.context.newPage();
+    try {
+      await plain.goto(`${server.url}tests/e2e/pages/plain-tfjs.html`);
+      expect(await plain.evaluate(() => (window as unknown as { plainReady: Promise<string> }).plainReady)).toBe('cpu');
+      const toList = (b: Uint8Array) => Array.from(b);
+      const out = await plain.evaluate(
+        async ({ modelJson, weights, headJson, headBin, jpeg, base, savedTo }) => {
+          const tf = (window as unknown as { tf: typeof import('@tensorflow/tfjs') }).tf;
+          const files = (json: number[], bin: number[]) => [
+            new File([new Uint8Array(json)], 'model.json', { type: 'application/json' }),
+            new File([new Uint8Array(bin)], 'weights.bin'),
+          ];
+          const model = await tf.loadLayersModel(tf.io.browserFiles(files(modelJson, weights)));
+          const head = await tf.loadLayersModel(tf.io.browserFiles(files(headJson, headBin)));
+          const fromDb = await tf.loadLayersModel(savedTo);
+          const [, h, w] = model.inputs[0].shape as number[];
+          const bitmap = await createImageBitmap(new Blob([new Uint8Array(jpeg)], { type: 'image/jpeg' }), { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' });
+          const x = tf.tidy(() => tf.browser.fromPixels(bitmap).toFloat().div(127.5).sub(1).expandDims(0));
+          const read = (m: import('@tensorflow/tfjs').LayersModel, input: import('@tensorflow/tfjs').Tensor) => Array.from((m.predict(input) as import('@tensorflow/tfjs').Tensor).dataSync());
+          return {
+            whole: read(model, x),
+            saved: read(fromDb, x),
+            head: read(head, tf.tensor2d([base])),
+            layers: model.layers.length,
+          };
+        },
+        {
+          modelJson: toList(entries[`${stem}/model.json`]),
+          weights: toList(entries[`${stem}/weights.bin`]),
+          headJson: toList(headZipFiles!.json),
+          headBin: toList(headZipFiles!.bin),
+          jpeg: toList(readFileSync(onDisk)),
+          base: stored[baseKey],
+          savedTo,
+        },
+      );
+      const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+      expect(out.head.length).toBe(DIM);
+      expect(maxDiff(out.head, tuned)).toBeLessThan(1e-5);
+      expect(maxDiff(out.whole, tuned)).toBeLessThan(1e-4);
+      expect(out.saved).toEqual(out.whole);
+      console.log(
+        `[e2e] plain tfjs page: head max diff ${maxDiff(out.head, tuned).toExponential(2)}, whole model (${out.layers} layers) ` +
+          `${maxDiff(out.whole, tuned).toExponential(2)} from the studio's tuned vector; ${path.basename(modelZip)} ${readFileSync(modelZip).length} bytes`,
+      );
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('the map draws one point per validation image, base and tuned, PCA then UMAP; hover shows the image and class', async () => {
     for (const id of ['map-base', 'map-tuned']) {
       await expect.poll(async () => Number(await page.getByTestId(id).getAttribute('data-points')), { timeout: 60_000 }).toBe(galleryCount);
@@ -303,11 +399,11 @@ describe('trained head download, similar-cars search, embedding map and exports 
     await page.getByTestId('export-space-tuned').check();
     const files = await downloadsOf(page, () => page.getByTestId('export-projector').click(), 2, folder);
     const byName = Object.fromEntries(files.map((f) => [path.basename(f), f]));
-    const vectors = readFileSync(byName['stanford-cars-40-tuned-vectors.tsv'], 'utf8').trim().split('\n');
-    const metadata = readFileSync(byName['stanford-cars-40-tuned-metadata.tsv'], 'utf8').trim().split('\n');
+    const vectors = readFileSync(byName['stanford-cars-40-tuned-validation-vectors.tsv'], 'utf8').trim().split('\n');
+    const metadata = readFileSync(byName['stanford-cars-40-tuned-validation-metadata.tsv'], 'utf8').trim().split('\n');
     expect(vectors.length).toBe(galleryCount);
     expect(vectors[0].split('\t').length).toBe(DIM);
-    expect(metadata[0]).toBe('file\tclass');
+    expect(metadata[0]).toBe('file\tclass\tsplit');
     expect(metadata.length).toBe(galleryCount + 1);
     expect(zipPath).not.toBe('');
   });

@@ -1,40 +1,64 @@
-import { useState } from 'react';
-import type { EmbeddingFileFormat, Space } from '../../workers/searchProtocol';
+import { useMemo, useState } from 'react';
+import type { ClassSplit } from '../../core/data/classSplit';
+import type { Dataset } from '../../core/data/dataset';
+import type { EmbeddingFileFormat, ExportScope, Space } from '../../workers/searchProtocol';
+import { exportImages } from '../search/gallery';
 import { searchClient } from '../search/searchClientInstance';
 import { Panel } from '../shell/Panel';
 import { download } from './headZip';
 
-/** Validation embeddings as Qdrant points or the Embedding Projector's TSV pair, base or tuned. */
-export function EmbeddingExportPanel(props: { ready: boolean; hasHead: boolean; stem: string; count: number }) {
-  const { ready, hasHead, stem, count } = props;
+const SCOPES: { scope: ExportScope; label: string }[] = [
+  { scope: 'all', label: 'All images' },
+  { scope: 'train', label: 'Training classes' },
+  { scope: 'validation', label: 'Validation classes' },
+];
+
+/** Embeddings of the dataset (all, training or validation images) as Qdrant request bodies or the Embedding Projector's TSV pair, base or tuned. */
+export function EmbeddingExportPanel(props: { ready: boolean; hasHead: boolean; stem: string; dataset: Dataset | null; split: ClassSplit | null }) {
+  const { ready, hasHead, stem, dataset, split } = props;
   const [space, setSpace] = useState<Space>('base');
+  const [scope, setScope] = useState<ExportScope>('all');
   const [busy, setBusy] = useState<EmbeddingFileFormat | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<string[]>([]);
+  const [done, setDone] = useState<string | null>(null);
   const which: Space = space === 'tuned' && !hasHead ? 'base' : space;
+  const images = useMemo(() => (dataset && split ? exportImages(dataset, split, scope) : null), [dataset, split, scope]);
 
   const exportAs = async (format: EmbeddingFileFormat) => {
+    if (!images) return;
     setBusy(format);
     setError(null);
     try {
-      const r = await searchClient.request({ type: 'export', space: which, format });
-      const names = r.files.map((f) => `${stem}-${which}-${f.name}`);
+      const r = await searchClient.request({ type: 'export', space: which, format, images, name: stem });
+      const names = r.files.map((f) => `${stem}-${which}-${scope}-${f.name}`);
       r.files.forEach((f, i) => download(f.blob, names[i]));
-      setDone(names);
+      setDone(
+        `Saved ${names.join(', ')}: ${r.count} images` +
+          (r.missing ? ` (${r.missing} left out: not embedded yet — embed the dataset again to include them)` : ''),
+      );
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(`Could not export the embeddings: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       setBusy(null);
     }
   };
 
   return (
-    <Panel id="export" title="Export embeddings" status={ready ? `${count} validation images` : undefined}>
+    <Panel id="export" title="Export embeddings" status={ready && images ? `${images.identities.length} images` : undefined}>
       <p className="hint">
-        For a vector database: Qdrant points (one JSON line each: id, vector, payload with file and class — the body of an
-        upsert). For viewing elsewhere: the Embedding Projector's vectors.tsv and metadata.tsv (projector.tensorflow.org →
-        Load).
+        For a vector database: a zip for Qdrant with collection.json (the vector size and distance) and points.json (the
+        points, each with its file, class and split), ready for two requests — create the collection, upsert the points
+        (its README has them). For viewing elsewhere: the Embedding Projector's vectors.tsv and metadata.tsv
+        (projector.tensorflow.org → Load).
       </p>
+      <div className="row">
+        {SCOPES.map((s) => (
+          <label className="check" key={s.scope}>
+            <input type="radio" name="export-scope" checked={scope === s.scope} data-testid={`export-scope-${s.scope}`} onChange={() => setScope(s.scope)} />
+            {s.label}
+          </label>
+        ))}
+      </div>
       <div className="row">
         <label className="check">
           <input type="radio" name="export-space" checked={which === 'base'} data-testid="export-space-base" onChange={() => setSpace('base')} />
@@ -51,17 +75,17 @@ export function EmbeddingExportPanel(props: { ready: boolean; hasHead: boolean; 
           />
           With the head
         </label>
-        <button type="button" data-testid="export-qdrant" disabled={!ready || busy !== null} onClick={() => void exportAs('qdrant')}>
-          Qdrant points (.jsonl)
+        <button type="button" data-testid="export-qdrant" disabled={!ready || !images || busy !== null} onClick={() => void exportAs('qdrant')}>
+          Qdrant (.zip)
         </button>
-        <button type="button" data-testid="export-projector" disabled={!ready || busy !== null} onClick={() => void exportAs('projector')}>
+        <button type="button" data-testid="export-projector" disabled={!ready || !images || busy !== null} onClick={() => void exportAs('projector')}>
           Embedding Projector (.tsv pair)
         </button>
         {busy && <span className="hint">Writing…</span>}
       </div>
-      {done.length > 0 && (
+      {done && (
         <p className="hint" data-testid="export-done">
-          Saved {done.join(', ')}
+          {done}
         </p>
       )}
       {error && (

@@ -1,12 +1,15 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { NamedWeights } from '../../core/train/heads';
 import { liveRunIds, type RunRecord } from '../../storage/runHistory';
+import type { EncoderSource } from '../../workers/embedProtocol';
 import type { EvaluationOptions } from '../../workers/searchProtocol';
 import type { RetrievalSummary } from '../../workers/trainProtocol';
 import { formatPercent } from '../format';
 import { Panel } from '../shell/Panel';
 import { displayStatus, runHistory, runName, summaryOf } from '../training/runHistoryStore';
-import { download, evaluationOf, headZip, readHeadFiles } from './headZip';
+import { embedClient } from '../embedClientInstance';
+import { download, evaluationOf, headZip, readHeadFiles, runFileStem, runReadmeInfo } from './headZip';
+import { zipSync } from 'fflate';
 
 /** The head the search, the map and the exports use. */
 export interface ActiveHead {
@@ -43,10 +46,14 @@ export function HeadPanel(props: {
   onActive: (head: ActiveHead | null) => void;
   metrics: HeadMetricsView;
   encoderCard: Record<string, unknown> | null;
+  /** Where the encoder in use comes from (the whole model is built from it). */
+  encoderSource: EncoderSource | null;
   /** Why the head cannot be measured yet (no gallery), if so. */
   blocked: string | null;
 }) {
-  const { active, onActive, metrics, encoderCard, blocked } = props;
+  const { active, onActive, metrics, encoderCard, encoderSource, blocked } = props;
+  const [modelBusy, setModelBusy] = useState<'download' | 'save' | null>(null);
+  const [modelDone, setModelDone] = useState<string | null>(null);
   const [runs, setRuns] = useState<RunRecord[]>([]);
   const [selected, setSelected] = useState<string>('');
   const [error, setError] = useState<string | null>(null);
@@ -115,6 +122,37 @@ export function HeadPanel(props: {
     }
   };
 
+  /** The encoder + the selected run's head as one TF.js model: downloaded as a zip, or saved to IndexedDB. */
+  const exportModel = async (to: 'download' | 'save') => {
+    if (!selectedRun) return;
+    setModelBusy(to);
+    setError(null);
+    setModelDone(null);
+    try {
+      if (!encoderSource || !encoderCard) throw new Error('Load the encoder first (embed the dataset with it).');
+      if (encoderCard.name !== selectedRun.about.encoderName) {
+        throw new Error(`This run was trained on “${selectedRun.about.encoderName}”, but the encoder in use is “${String(encoderCard.name)}”: choose that encoder and embed with it first.`);
+      }
+      const stored = await (await runHistory()).weights(selectedRun.id);
+      if (!stored) throw new Error('This run has no stored head weights.');
+      const stem = `${runFileStem(selectedRun)}-model`;
+      const saveTo = to === 'save' ? `indexeddb://${stem}` : undefined;
+      const readme = runReadmeInfo(selectedRun, encoderCard, summaryOf(selectedRun).tuned);
+      const r = await embedClient.exportModel(encoderSource, stored.weights, readme, { saveTo });
+      if (to === 'download') {
+        const files = Object.fromEntries(r.files.map((f) => [`${stem}/${f.path}`, f.bytes]));
+        download(zipSync(files, { level: 0 }), `${stem}.zip`, 'application/zip');
+        setModelDone(`Downloaded ${stem}.zip (${r.files.map((f) => f.path).join(', ')}).`);
+      } else {
+        setModelDone(`Saved in this browser as ${r.savedTo}: tf.loadLayersModel('${r.savedTo}') loads it on this site.`);
+      }
+    } catch (e) {
+      setError(`Could not export the similarity model: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      setModelBusy(null);
+    }
+  };
+
   const load = async (files: File[]) => {
     if (files.length === 0) return;
     setError(null);
@@ -140,8 +178,9 @@ export function HeadPanel(props: {
           {active.label}
         </span> : 'none yet'}>
       <p className="hint">
-        The head of a training run — download it (safetensors + config.json for quaterion-models' SkipConnectionHead, TF.js
-        model.json + weights.bin, and the encoder's model card), or load one back to measure it on this validation set.
+        The head of a training run — download it (safetensors + config.json for quaterion-models' SkipConnectionHead, a TF.js
+        layers model, the encoder's model card and a README), or the whole model (the encoder and the head as one TF.js model:
+        an image in, the tuned embedding out), or load a head back to measure it on this validation set.
       </p>
       <div className="row">
         <label>
@@ -166,6 +205,23 @@ export function HeadPanel(props: {
         <button type="button" data-testid="head-download" disabled={!selectedRun || busy} onClick={() => void downloadRun()}>
           Download head (.zip)
         </button>
+        <button
+          type="button"
+          data-testid="model-download"
+          disabled={!selectedRun || busy || modelBusy !== null}
+          title="The encoder and the head as one TF.js model: an image in, the tuned embedding out"
+          onClick={() => void exportModel('download')}
+        >
+          {modelBusy === 'download' ? 'Building the model…' : 'Download the whole model (.zip)'}
+        </button>
+        <button
+          type="button"
+          data-testid="model-save"
+          disabled={!selectedRun || busy || modelBusy !== null}
+          onClick={() => void exportModel('save')}
+        >
+          {modelBusy === 'save' ? 'Saving…' : 'Save the model in this browser'}
+        </button>
         <label className="file-button">
           Load a head…{' '}
           <input
@@ -184,6 +240,11 @@ export function HeadPanel(props: {
         The head in use (a run's or a loaded one) is measured, searched and mapped here; to keep training it, tick “Continue
         training from this head” in the Training panel.
       </p>
+      {modelDone && (
+        <p className="hint" data-testid="model-done">
+          {modelDone}
+        </p>
+      )}
       {error && (
         <p className="error" role="alert" data-testid="head-error">
           {error}

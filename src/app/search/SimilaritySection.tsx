@@ -135,6 +135,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
         onActive={onHead}
         metrics={metrics}
         encoderCard={encoderCard}
+        encoderSource={encoderSource}
         blocked={gallery.phase === 'ready' ? null : 'Embed the dataset with the head’s encoder to measure it here.'}
       />
       {gallery.message && (
@@ -144,7 +145,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
       )}
       <SearchPanel images={images} version={applied} hasHead={hasHead} embedPhoto={encoderSource && !embeddingRunning ? embedPhoto : null} />
       <MapPanel images={images} version={applied} hasHead={hasHead} />
-      <EmbeddingExportPanel ready={ready} hasHead={hasHead} stem={stem} count={images?.length ?? 0} />
+      <EmbeddingExportPanel ready={ready} hasHead={hasHead} stem={stem} dataset={loaded?.dataset ?? null} split={split} />
     </>
   );
 }

@@ -4,7 +4,7 @@ import { imageIdentity } from '../../core/data/loadDataset';
 import type { EmbeddingItem } from '../../core/export/embeddingExport';
 import { BrowserDatasetFile } from '../../workers/browserFile';
 import type { EncoderSummary } from '../../workers/embedProtocol';
-import type { GallerySpec } from '../../workers/searchProtocol';
+import type { ExportImages, ExportScope, GallerySpec } from '../../workers/searchProtocol';
 
 /** One validation image as the search, the map and the exports show it. */
 export interface GalleryImage {
@@ -42,6 +42,24 @@ export function validationGallery(dataset: Dataset, split: ClassSplit, encoder: 
     spec: { preprocessingKey: encoder.preprocessingKey, featureSize: encoder.featureSize, identities, labels: Int32Array.from(labels), items },
     images,
   };
+}
+
+/**
+ * The images of an export scope, in dataset order: every image of the split's classes
+ * ('all'), or those of its training or validation classes; each payload names its split.
+ */
+export function exportImages(dataset: Dataset, split: ClassSplit, scope: ExportScope): ExportImages {
+  const train = new Set(split.trainClasses);
+  const validation = new Set(split.validationClasses);
+  const identities: string[] = [];
+  const items: EmbeddingItem[] = [];
+  for (const image of dataset.images) {
+    const which = train.has(image.classId) ? 'train' : validation.has(image.classId) ? 'validation' : null;
+    if (!which || (scope !== 'all' && scope !== which)) continue;
+    identities.push(imageIdentity(image.file));
+    items.push({ file: image.file.path, class: dataset.classNames[image.classId] ?? String(image.classId), classId: image.classId, split: which });
+  }
+  return { identities, items };
 }
 
 /** A stable colour per class (golden-angle hues). */

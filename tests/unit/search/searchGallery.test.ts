@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { searchIndex } from '../../../src/core/eval/nearestNeighbours';
 import { retrievalMetrics } from '../../../src/core/eval/retrievalMetrics';
@@ -57,16 +58,30 @@ describe('SearchGallery (what the search worker holds)', () => {
     await expect(g.project('tuned', 'pca')).rejects.toThrow('No head is loaded');
   });
 
-  it('exports Qdrant points and the projector pair for each row', async () => {
-    const { g, n, dim } = gallery();
-    const [points] = g.exportFiles('base', 'qdrant');
-    const lines = (await points.blob.text()).trim().split('\n');
-    expect(points.name).toBe('points.jsonl');
-    expect(lines.length).toBe(n);
-    expect(JSON.parse(lines[7])).toMatchObject({ id: 7, payload: { file: 'f7.jpg', class: 'c3', classId: 3, split: 'validation' } });
-    const [vectors, metadata] = g.exportFiles('base', 'projector');
-    expect((await vectors.blob.text()).trim().split('\n')[0].split('\t').length).toBe(dim);
-    expect((await metadata.blob.text()).split('\n')[0]).toBe('file\tclass');
+  it('exports Qdrant request bodies and the projector pair for the given images, base or with the head', async () => {
+    const { g, n, dim, vectors } = gallery();
+    const items = Array.from({ length: n }, (_, i) => ({ file: `f${i}.jpg`, class: `c${i % 4}`, classId: i % 4, split: i < 30 ? 'train' : 'validation' }));
+    const [zip] = g.exportFiles('base', 'qdrant', { vectors, items }, 'my cars');
+    expect(zip.name).toBe('qdrant.zip');
+    const files = unzipSync(new Uint8Array(await zip.blob.arrayBuffer()));
+    expect(Object.keys(files).sort()).toEqual(['README.md', 'collection.json', 'points.json']);
+    expect(JSON.parse(new TextDecoder().decode(files['collection.json']))).toEqual({ vectors: { size: dim, distance: 'Cosine' } });
+    const points = JSON.parse(new TextDecoder().decode(files['points.json'])).points;
+    expect(points).toHaveLength(n);
+    expect(points[7]).toMatchObject({ id: 7, payload: { file: 'f7.jpg', class: 'c3', classId: 3, split: 'train' } });
+    expect(points[40].payload.split).toBe('validation');
+    const [vectorsTsv, metadata] = g.exportFiles('base', 'projector', { vectors, items }, 'x');
+    expect((await vectorsTsv.blob.text()).trim().split('\n')[0].split('\t').length).toBe(dim);
+    expect((await metadata.blob.text()).split('\n')[0]).toBe('file\tclass\tsplit');
+    expect(() => g.exportFiles('tuned', 'projector', { vectors, items }, 'x')).toThrow('No head is loaded');
+    const head = createSkipConnectionHead(dim, { seed: 1, gateInit: 1 });
+    g.setHead(head.getWeights());
+    const tuned = embedWithHead(head, vectors, dim);
+    head.dispose();
+    const [tunedTsv] = g.exportFiles('tuned', 'projector', { vectors, items }, 'x');
+    const firstRow = (await tunedTsv.blob.text()).split('\n')[0].split('\t').map(Number);
+    expect(Float32Array.from(firstRow)).toEqual(tuned.subarray(0, dim));
+    g.setHead(null);
   });
 });
 
@@ -78,6 +93,9 @@ describe('searchRequestProblem', () => {
     expect(searchRequestProblem({ type: 'search', reqId: 'a', query: { kind: 'row', row: 1 }, k: 0 })).toBe('k must be an integer ≥ 1');
     expect(searchRequestProblem({ type: 'project', reqId: 'a', space: 'x', method: 'pca' })).toContain("space must be 'base' or 'tuned'");
     expect(searchRequestProblem({ type: 'export', reqId: 'a', space: 'base', format: 'csv' })).toContain("format must be 'qdrant' or 'projector'");
+    expect(searchRequestProblem({ type: 'export', reqId: 'a', space: 'base', format: 'qdrant', images: { identities: ['a'], items: [] }, name: 'x' })).toBe(
+      'export needs images: identities and items of the same length',
+    );
     expect(
       searchRequestProblem({
         type: 'load',
