@@ -121,7 +121,7 @@ export function modelReadme(info: ModelReadmeInfo): string {
     const node = info.graphEncoder.featureNode;
     lines.push(
       "import * as tf from '@tensorflow/tfjs';",
-      `const encoder = await tf.loadGraphModel('${info.graphEncoder.url ?? 'ENCODER_URL/model.json'}'${card.url?.includes('tfhub.dev') ? ', { fromTFHub: true }' : ''});`,
+      `const encoder = await tf.loadGraphModel('${info.graphEncoder.url ?? 'ENCODER_URL/model.json'}');`,
       `const head = await tf.loadLayersModel('${info.tfjsModelPath}');`,
       'const embed = (img) => tf.tidy(() => {',
       `  const x = tf.image.resizeBilinear(tf.browser.fromPixels(img), [${h}, ${w}]).toFloat();`,

@@ -13,6 +13,7 @@ import { NodeImageDecoder } from '../../../src/cli/nodeImageDecoder';
 import { diskDatasetFile } from '../../../src/cli/nodeFiles';
 import { openEncoder } from '../../../src/cli/nodeModelSource';
 import { selectBackend } from '../../../src/cli/tfBackend';
+import { loadEncoder } from '../../../src/core/encoder/loadEncoder';
 import { similarityModelExport } from '../../../src/core/export/similarityModelExport';
 import { seededRandom } from '../../../src/core/random/randomSource';
 import { createSkipConnectionHead } from '../../../src/core/train/heads';
@@ -86,4 +87,82 @@ describe('the whole similarity model', () => {
       encoder.dispose();
     });
   }
+});
+
+/**
+ * A tiny graph model (the converter's JSON: Placeholder -> Mean over H, W -> Mul by a constant
+ * -> Identity), so the graph-encoder path runs here without a network: the export is the head
+ * model plus the README's two-call recipe, and that recipe gives the studio's vectors.
+ */
+function tinyGraphModel(): tf.io.ModelArtifacts {
+  const scale = Float32Array.from([0.5, -1, 2]);
+  const axes = Int32Array.from([1, 2]);
+  const weightData = new Uint8Array(scale.byteLength + axes.byteLength);
+  weightData.set(new Uint8Array(scale.buffer), 0);
+  weightData.set(new Uint8Array(axes.buffer), scale.byteLength);
+  const dtype = (t: string) => ({ type: t });
+  return {
+    format: 'graph-model',
+    modelTopology: {
+      node: [
+        { name: 'images', op: 'Placeholder', attr: { dtype: dtype('DT_FLOAT'), shape: { shape: { dim: [{ size: '-1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } } },
+        { name: 'scale', op: 'Const', attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: '3' }] } } }, dtype: dtype('DT_FLOAT') } },
+        { name: 'axes', op: 'Const', attr: { value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: '2' }] } } }, dtype: dtype('DT_INT32') } },
+        { name: 'pooled', op: 'Mean', input: ['images', 'axes'], attr: { T: dtype('DT_FLOAT'), Tidx: dtype('DT_INT32'), keep_dims: { b: false } } },
+        { name: 'scaled', op: 'Mul', input: ['pooled', 'scale'], attr: { T: dtype('DT_FLOAT') } },
+        { name: 'features', op: 'Identity', input: ['scaled'], attr: { T: dtype('DT_FLOAT') } },
+      ],
+      versions: { producer: 1 },
+    },
+    weightSpecs: [
+      { name: 'scale', shape: [3], dtype: 'float32' },
+      { name: 'axes', shape: [2], dtype: 'int32' },
+    ],
+    weightData: weightData.buffer,
+  };
+}
+
+describe('a graph-model encoder', () => {
+  it('exports the head model and a README whose two-call recipe gives the studio vectors', async () => {
+    const card = {
+      id: 'tiny-graph',
+      name: 'Tiny graph',
+      description: 'test',
+      url: 'https://example.test/tiny/model.json',
+      format: 'graph' as const,
+      inputSize: { width: 8, height: 8 },
+      normalisation: { kind: 'range' as const, min: -1, max: 1 },
+      featureOutput: 'features',
+      pooling: 'none' as const,
+      featureSize: 3,
+      licence: 'test',
+    };
+    const encoder = await loadEncoder(card, tf.io.fromMemory(tinyGraphModel()));
+    const head = createSkipConnectionHead(3, { seed: 2, dropout: 0, gateInit: 0.5 });
+    const files = await similarityModelExport(encoder, head.getWeights(), readme);
+    expect(Object.keys(files).sort()).toEqual(['README.md', 'head/model.json', 'head/weights.bin']);
+    const text = new TextDecoder().decode(files['README.md']);
+    expect(text).toContain("tf.loadGraphModel('https://example.test/tiny/model.json')");
+    expect(text).toContain("'features'); // call 1: the frozen encoder");
+    expect(text).toContain("tf.loadLayersModel('head/model.json')");
+
+    const out = path.join(work, 'graph');
+    mkdirSync(path.join(out, 'head'), { recursive: true });
+    for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(out, name), bytes);
+    const headModel = await loadLayersModelFile(path.join(out, 'head', 'model.json'));
+    const graph = await tf.loadGraphModel(tf.io.fromMemory(tinyGraphModel()));
+    const r = seededRandom(3);
+    const pixels = Float32Array.from({ length: 2 * 8 * 8 * 3 }, () => Math.floor(256 * r.nextFloat()));
+    const recipe = tf.tidy(() => {
+      const x = tf.tensor4d(pixels, [2, 8, 8, 3]).div(127.5).sub(1);
+      const f = graph.execute(x, 'features') as tf.Tensor;
+      return (headModel.predict(f.reshape([2, 3])) as tf.Tensor).dataSync();
+    });
+    const studio = tf.tidy(() => embedWithHead(head, encoder.embedPixels(tf.tensor4d(pixels, [2, 8, 8, 3])).dataSync() as Float32Array, 3));
+    for (let i = 0; i < studio.length; i++) expect(Math.abs(recipe[i] - studio[i])).toBeLessThan(1e-5);
+    headModel.dispose();
+    graph.dispose();
+    head.dispose();
+    encoder.dispose();
+  });
 });
