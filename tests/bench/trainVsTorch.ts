@@ -1,0 +1,158 @@
+/**
+ * The head's training step side by side: the studio's HeadTrainer on each tfjs backend that
+ * runs in Node, and the same head, loss, optimizer, batch shape and steps on PyTorch CPU
+ * (Debian's python3-torch; skipped with the install line when missing), in one run. Prints
+ * JSON: seconds per step, per epoch (steps + validation loss), per exact evaluation, and the
+ * ratios to PyTorch.
+ *
+ *   npm run bench:train-vs-torch -- [--epochs 5] [--dim 1280] [--classes 98] [--per-class 42] [--out file.json]
+ *
+ * The vectors are synthetic clusters of the issue's shape (98 training and 98 validation
+ * classes, about 4,070 vectors each, 1,280-d, batches of 32 x 8 = 256, 16 steps): a speed
+ * benchmark, so the values only need the right shape; the quality benchmarks use real images.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { retrievalMetrics } from '../../src/core/eval/retrievalMetrics';
+import { seededRandom } from '../../src/core/random/randomSource';
+import { PKBatchSampler } from '../../src/core/train/batchSampler';
+import { HeadTrainer, type LabelledEmbeddings } from '../../src/core/train/trainer';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+const epochs = Number(arg('epochs', '5'));
+const dim = Number(arg('dim', '1280'));
+const classes = Number(arg('classes', '98'));
+const perClass = Number(arg('per-class', '42'));
+const out = arg('out', '');
+const P = 32;
+const K = 8;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function clusters(firstLabel: number, seed: number): LabelledEmbeddings {
+  const random = seededRandom(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - random.nextFloat())) * Math.cos(2 * Math.PI * random.nextFloat());
+  const embeddings = new Float32Array(classes * perClass * dim);
+  const labels = new Int32Array(classes * perClass);
+  for (let c = 0; c < classes; c++) {
+    const centre = Float32Array.from({ length: dim }, () => normal());
+    for (let j = 0; j < perClass; j++) {
+      const row = c * perClass + j;
+      labels[row] = firstLabel + c;
+      for (let d = 0; d < dim; d++) embeddings[row * dim + d] = centre[d] + 1.5 * normal();
+    }
+  }
+  return { embeddings, labels };
+}
+
+const train = clusters(0, 1);
+const validation = clusters(classes, 2);
+const config = { classesPerBatch: P, imagesPerClass: K, maxEpochs: epochs + 1, patience: epochs + 1, validationQueries: 1 };
+
+async function tfjsColumn(backend: 'wasm' | 'cpu') {
+  if (!(await tf.setBackend(backend))) return { backend, error: 'did not start' };
+  await tf.ready();
+  const noMetrics = () => ({ rPrecision: 0, rPrecisionMacro: 0, precisionAt1: 0, mapAtR: 0, queryCount: 1, skippedQueries: 0 });
+  const trainer = new HeadTrainer({ config, train, validation, dim, metrics: noMetrics });
+  const epochSeconds: number[] = [];
+  const validationSeconds: number[] = [];
+  for (let e = 0; e <= epochs; e++) {
+    const t = performance.now();
+    await trainer.step();
+    const epochTime = (performance.now() - t) / 1000;
+    const v = performance.now();
+    await trainer.evaluate();
+    if (e > 0) {
+      epochSeconds.push(epochTime);
+      validationSeconds.push((performance.now() - v) / 1000);
+    }
+  }
+  const tuned = (await trainer.head.apply(tf.tensor2d(validation.embeddings, [validation.labels.length, dim]), false).data()) as Float32Array;
+  const e = performance.now();
+  const metrics = retrievalMetrics(tuned, dim, validation.labels, { distance: 'cosine' });
+  const evaluation = (performance.now() - e) / 1000;
+  const steps = trainer.stepsPerEpoch;
+  trainer.dispose();
+  const perEpoch = median(epochSeconds);
+  const perValidation = median(validationSeconds);
+  return {
+    backend,
+    secondsPerStep: (perEpoch - perValidation) / steps,
+    secondsPerEpoch: perEpoch,
+    secondsPerValidationLoss: perValidation,
+    secondsPerEvaluation: evaluation,
+    lastRPrecision: metrics.rPrecision,
+  };
+}
+
+function torchColumn(): Record<string, unknown> {
+  const python = process.env.PYTHON ?? '/usr/bin/python3';
+  const probe = spawnSync(python, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { skipped: `no PyTorch for ${python}: apt-get install python3-torch (or set PYTHON)` };
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'train-vs-torch-'));
+  try {
+    const sampler = (labels: Int32Array, seed: number) => new PKBatchSampler(labels, { classesPerBatch: P, imagesPerClass: K, random: seededRandom(seed) });
+    const write = (name: string, a: Float32Array | Int32Array) => writeFileSync(path.join(folder, name), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    write('train.f32', train.embeddings);
+    write('validation.f32', validation.embeddings);
+    write('train-labels.i32', train.labels);
+    write('validation-labels.i32', validation.labels);
+    const spec = {
+      dim,
+      trainRows: train.labels.length,
+      validationRows: validation.labels.length,
+      epochs,
+      batches: sampler(train.labels, 42).epoch().map((b) => Array.from(b)),
+      validationBatches: sampler(validation.labels, 7).epoch().map((b) => Array.from(b)),
+    };
+    writeFileSync(path.join(folder, 'spec.json'), JSON.stringify(spec));
+    const run = spawnSync(python, [path.join(import.meta.dirname, 'trainVsTorch.py'), folder], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    if (run.status !== 0) return { error: run.stderr.trim().split('\n').slice(-3).join(' ') };
+    return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const torch = torchColumn();
+  const columns = [];
+  for (const backend of ['wasm', 'cpu'] as const) columns.push(await tfjsColumn(backend));
+  const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' ? Math.round((a / b) * 100) / 100 : null);
+  const result = {
+    benchmark: 'head training step: tfjs backends vs PyTorch CPU',
+    machine: { cpus: os.cpus().length, node: process.version },
+    data: { dim, trainVectors: train.labels.length, validationVectors: validation.labels.length, batch: `${P} x ${K}`, epochsTimed: epochs },
+    torch,
+    tfjs: columns.map((c) => ({
+      ...c,
+      ratioToTorch:
+        'secondsPerStep' in c
+          ? {
+              step: ratio(c.secondsPerStep, torch.secondsPerStep),
+              epoch: ratio(c.secondsPerEpoch, torch.secondsPerEpoch),
+              evaluation: ratio(c.secondsPerEvaluation, torch.secondsPerEvaluation),
+            }
+          : null,
+    })),
+    notes: [
+      'tfjs WASM in Node runs one thread: its multi-threaded build spawns workers from blob: URLs, which Node refuses (ERR_WORKER_PATH).',
+    ],
+  };
+  const text = JSON.stringify(result, null, 2);
+  console.log(text);
+  if (out) writeFileSync(out, text + '\n');
+}
+
+await main();
