@@ -1,3 +1,4 @@
+import { zipSync } from 'fflate';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { NamedWeights } from '../../core/train/heads';
 import { liveRunIds, type RunRecord } from '../../storage/runHistory';
@@ -9,7 +10,6 @@ import { Panel } from '../shell/Panel';
 import { displayStatus, runHistory, runName, summaryOf } from '../training/runHistoryStore';
 import { embedClient } from '../embedClientInstance';
 import { download, evaluationOf, headZip, readHeadFiles, runFileStem, runReadmeInfo } from './headZip';
-import { zipSync } from 'fflate';
 
 /** The head the search, the map and the exports use. */
 export interface ActiveHead {
