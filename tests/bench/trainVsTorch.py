@@ -2,7 +2,7 @@
 SkipConnectionHead (dropout 0.1, gates -4), batch-hard triplet loss on the cosine distance
 (1 - cos) / 2 with margin 0.5, Adam 3e-3; the same vectors and the same batch indices as the
 tfjs run (read from the folder the TS side wrote); prints one JSON line of timings."""
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 import torch
 
@@ -15,7 +15,7 @@ train_labels = torch.from_numpy(np.fromfile(f"{folder}/train-labels.i32", dtype=
 val_labels = torch.from_numpy(np.fromfile(f"{folder}/validation-labels.i32", dtype=np.int32).astype(np.int64))
 batches = [torch.tensor(b, dtype=torch.long) for b in spec["batches"]]
 val_batches = [torch.tensor(b, dtype=torch.long) for b in spec["validationBatches"]]
-torch.set_num_threads(spec.get("threads") or torch.get_num_threads())
+torch.set_num_threads(spec.get("threads") or os.cpu_count())
 
 
 class SkipConnectionHead(torch.nn.Module):
@@ -92,9 +92,12 @@ for epoch in range(epochs + 1):  # the first epoch warms up and is not counted
         eval_times.append(time.perf_counter() - t)
 
 median = lambda xs: float(np.median(xs))
+# which BLAS torch's CPU matMuls went through: Debian's reference libblas is ~50x slower than OpenBLAS
+blas = sorted({line.split()[-1] for line in open("/proc/self/maps") if "blas" in line.lower() and line.split()[-1].startswith("/")})
 print(json.dumps({
     "torch": torch.__version__,
     "threads": torch.get_num_threads(),
+    "blas": blas,
     "secondsPerStep": median(step_times),
     "secondsPerEpoch": median(epoch_times),
     "secondsPerValidationLoss": median(val_times),

@@ -5,7 +5,7 @@
  * JSON: seconds per step, per epoch (steps + validation loss), per exact evaluation, and the
  * ratios to PyTorch.
  *
- *   npm run bench:train-vs-torch -- [--epochs 5] [--backends wasm,cpu] [--dim 1280] [--classes 98] [--per-class 42] [--out file.json]
+ *   npm run bench:train-vs-torch -- [--epochs 5] [--backends wasm,cpu] [--torch-threads 1] [--dim 1280] [--classes 98] [--per-class 42] [--out file.json]
  *
  * The default is WASM alone: tfjs's plain-JS CPU backend takes minutes per epoch at 1,280-d.
  *
@@ -35,6 +35,8 @@ const classes = Number(arg('classes', '98'));
 const perClass = Number(arg('per-class', '42'));
 const out = arg('out', '');
 const backends = arg('backends', 'wasm').split(',') as ('wasm' | 'cpu')[];
+// one thread by default, like tfjs's WASM in Node; more threads on 2 cores mostly contend
+const torchThreads = Number(arg('torch-threads', '1'));
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const P = 32;
 const K = 8;
@@ -118,6 +120,7 @@ function torchColumn(): Record<string, unknown> {
       trainRows: train.labels.length,
       validationRows: validation.labels.length,
       epochs,
+      threads: torchThreads,
       batches: sampler(train.labels, 42).epoch().map((b) => Array.from(b)),
       validationBatches: sampler(validation.labels, 7).epoch().map((b) => Array.from(b)),
     };
@@ -154,6 +157,9 @@ async function main(): Promise<void> {
           : null,
     })),
     notes: [
+      ...(Array.isArray(torch.blas) && (torch.blas as string[]).some((b) => /\/blas\/libblas/.test(b))
+        ? ['PyTorch ran on the reference BLAS (libblas3), about 50x slower than OpenBLAS: apt-get install libopenblas0-pthread for a fair column.']
+        : []),
       'tfjs WASM in Node runs one thread: its multi-threaded build spawns workers from blob: URLs, which Node refuses (ERR_WORKER_PATH).',
     ],
   };
