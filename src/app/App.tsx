@@ -45,6 +45,8 @@ export function App() {
   const chooseEncoder = useCallback((c: EncoderChoice) => {
     setChoice(c);
     setLoadedEncoder(null);
+    dispatch({ type: 'encoder-changed' });
+    setBackends((b) => ({ ...b, error: null, timings: [] }));
   }, []);
 
   const { load: loadFolder, onReading } = loader;
@@ -61,7 +63,10 @@ export function App() {
 
   const onWorkerEvent = useCallback((event: EmbedEvent) => {
     dispatch({ type: 'event', event });
-    if (event.type === 'model-ready') setLoadedEncoder(event.encoder);
+    if (event.type === 'model-ready') {
+      setLoadedEncoder(event.encoder);
+      setBackends((b) => ({ ...b, error: null }));
+    }
     if (event.type === 'backend-chosen') {
       setBackends((b) => ({ ...b, running: { backend: event.backend, adapter: event.adapter, reason: event.reason } }));
     }
@@ -92,6 +97,7 @@ export function App() {
       setBackends((b) => ({ ...b, error: e instanceof Error ? e.message : String(e) }));
     } finally {
       setBackends((b) => ({ ...b, measuring: false }));
+      dispatch({ type: 'timing-ended' });
     }
   }, [choice, embedSettings.batchSize, onWorkerEvent]);
 

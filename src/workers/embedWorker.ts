@@ -26,7 +26,8 @@ import type {
   ErrorCode,
 } from './embedProtocol';
 import { requestProblem } from './embedProtocol';
-import { resolveModel, loadResolved, type ResolvedModel } from './loadEncoderSource';
+import { EncoderDownloadError, resolveModel, loadResolved, type ResolvedModel } from './loadEncoderSource';
+import { MODEL_FOLDER_HINT } from '../core/encoder/loadFailure';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -94,7 +95,8 @@ async function resolve(jobId: string, source: EncoderSource): Promise<ResolvedMo
   try {
     return await resolveModel(source, (from, fraction) => post({ type: 'model-loading', jobId, from, fraction }));
   } catch (e) {
-    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof EncoderDownloadError) throw new JobError('model', e.message);
+    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}. ${MODEL_FOLDER_HINT}`);
   }
 }
 
@@ -158,7 +160,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
   try {
     encoder = await loadResolved(model);
   } catch (e) {
-    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}`);
+    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}. ${MODEL_FOLDER_HINT}`);
   }
   const summary: EncoderSummary = {
     id: card.id,
