@@ -1,5 +1,4 @@
 import { useEffect, useRef, useState } from 'react';
-import { ENCODER_CATALOG } from '../../core/encoder/catalog';
 import { findModelJson, readModelJson } from '../../core/encoder/filesIOHandler';
 import { inferModelCard } from '../../core/encoder/inferModelCard';
 import type { ModelCard } from '../../core/encoder/modelCard';
@@ -8,7 +7,7 @@ import { BACKEND_ORDER } from '../../workers/embedProtocol';
 import { readPicked } from '../dataset/folderFiles';
 import { formatBytes } from '../format';
 import { Panel, Stat } from '../shell/Panel';
-import { catalogEntry, describeChoice, type EncoderChoice } from './encoderChoice';
+import { catalogEntry, describeChoice, STUDIO_ENCODERS, type EncoderChoice } from './encoderChoice';
 
 export interface BackendView {
   statuses: BackendStatus[] | null;
@@ -76,7 +75,7 @@ export function EncoderPanel(props: {
             onChange={(e) => props.onChoice({ kind: 'catalog', id: e.target.value })}
           >
             {choice.kind !== 'catalog' && <option value="">—</option>}
-            {ENCODER_CATALOG.map((c) => (
+            {STUDIO_ENCODERS.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name}
               </option>

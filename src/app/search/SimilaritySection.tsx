@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import { imageIdentity } from '../../core/data/loadDataset';
-import { ENCODER_CATALOG } from '../../core/encoder/catalog';
 import { BrowserDatasetFile } from '../../workers/browserFile';
 import type { BackendName, EncoderSource, EncoderSummary } from '../../workers/embedProtocol';
 import type { LoadedDataset } from '../dataset/useDatasetLoader';
 import { embedClient } from '../embedClientInstance';
 import { EmbeddingExportPanel } from '../export/EmbeddingExportPanel';
+import { STUDIO_ENCODERS } from '../encoder/encoderChoice';
 import { HeadPanel, type ActiveHead, type HeadMetricsView } from '../export/HeadPanel';
 import { MapPanel } from '../map/MapPanel';
 import { validationGallery, type GalleryImage } from './gallery';
@@ -51,7 +51,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
 
   const encoderCard = useMemo<Record<string, unknown> | null>(() => {
     if (!encoder) return null;
-    const card = ENCODER_CATALOG.find((c) => c.name === encoder.name || c.id === encoder.id);
+    const card = STUDIO_ENCODERS.find((c) => c.name === encoder.name || c.id === encoder.id);
     return card
       ? { ...card, preprocessingKey: encoder.preprocessingKey }
       : { id: encoder.id, name: encoder.name, inputSize: encoder.inputSize, featureSize: encoder.featureSize, preprocessingKey: encoder.preprocessingKey };

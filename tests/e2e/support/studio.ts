@@ -190,3 +190,20 @@ export async function storedEmbeddings(page: Page): Promise<Record<string, numbe
       }),
   );
 }
+
+/**
+ * No network but the studio itself: every request to another origin fails as it would
+ * offline. Returns the refused URLs (the catalog downloads a page tries, say).
+ */
+export async function offline(context: BrowserContext, studioUrl: string): Promise<string[]> {
+  const origin = new URL(studioUrl).origin;
+  const refused: string[] = [];
+  await context.route(
+    (url) => url.origin !== origin && /^https?:$/.test(url.protocol),
+    (route) => {
+      refused.push(route.request().url());
+      return route.abort('internetdisconnected');
+    },
+  );
+  return refused;
+}
