@@ -146,6 +146,8 @@ export function App() {
           splitSettings={splitSettings}
           onSplitSettings={setSplitSettings}
           onPicked={onFolder}
+          decodeFailures={job.problems}
+          decodeFailureCount={job.problemCount}
         />
         <EncoderPanel
           choice={choice}

@@ -2,7 +2,9 @@ import { useMemo, useRef } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import { formatCount } from '../format';
 import { Panel, Stat } from '../shell/Panel';
+import { problemKind } from '../../core/data/dataset';
 import { ClassGallery } from './ClassGallery';
+import { problemSummary } from './problemSummary';
 import { readPicked, type PickedFolder } from './folderFiles';
 import { SplitSettings, type SplitSettingsValue } from './SplitSettings';
 import type { DatasetLoadState } from './useDatasetLoader';
@@ -10,12 +12,21 @@ import type { DatasetLoadState } from './useDatasetLoader';
 const LAYOUT_NAMES = { devkit: 'Stanford Cars devkit', 'class-folders': 'one folder per class', csv: 'CSV labels' } as const;
 const PROBLEMS_SHOWN = 200;
 
+/** The decoder's reason without the "Cannot decode <path>: " it starts with. */
+function decodeReason(p: { path: string; message: string }): string {
+  const prefix = `Cannot decode ${p.path}: `;
+  return (p.message.startsWith(prefix) ? p.message.slice(prefix.length) : p.message).replace(/\.$/, '');
+}
+
 export function DatasetPanel(props: {
   state: DatasetLoadState;
   split: ClassSplit | null;
   splitSettings: SplitSettingsValue;
   onSplitSettings: (v: SplitSettingsValue) => void;
   onPicked: (folder: PickedFolder) => void;
+  /** Images the embedding could not decode (they join the report after embedding). */
+  decodeFailures: { path: string; message: string }[];
+  decodeFailureCount: number;
 }) {
   const { state, split } = props;
   const input = useRef<HTMLInputElement>(null);
@@ -28,6 +39,8 @@ export function DatasetPanel(props: {
     for (const img of loaded.dataset.images) if (train.has(img.classId)) trainImages += 1;
     return { train, trainImages, validationImages: loaded.dataset.images.length - trainImages };
   }, [loaded, split]);
+
+  const problemCount = (loaded?.dataset.problems.length ?? 0) + props.decodeFailureCount;
 
   const status =
     state.phase === 'reading'
@@ -82,7 +95,7 @@ export function DatasetPanel(props: {
               value={`${split.validationClasses.length} classes · ${formatCount(counts.validationImages)} images`}
               testId="dataset-validation"
             />
-            <Stat label="Problems" value={formatCount(loaded.dataset.problems.length)} testId="dataset-problem-count" />
+            <Stat label="Problems" value={formatCount(problemCount)} testId="dataset-problem-count" />
           </dl>
 
           <SplitSettings value={props.splitSettings} onChange={props.onSplitSettings} />
@@ -109,15 +122,25 @@ export function DatasetPanel(props: {
             </div>
           </details>
 
-          {loaded.dataset.problems.length > 0 && (
-            <details className="problems" open={loaded.dataset.problems.length <= 20}>
-              <summary>
-                {formatCount(loaded.dataset.problems.length)} files left out
+          {problemCount > 0 && (
+            <details className="problems" open={problemCount <= 20}>
+              <summary data-testid="dataset-problem-summary">
+                {problemSummary(loaded.dataset.problems, props.decodeFailureCount)}
               </summary>
               <ul data-testid="dataset-problems">
                 {loaded.dataset.problems.slice(0, PROBLEMS_SHOWN).map((p, i) => (
-                  <li key={i}>
-                    <code>{p.path}</code> — {p.message}
+                  <li key={i} data-kind={problemKind(p)}>
+                    {p.path && (
+                      <>
+                        <code>{p.path}</code> —{' '}
+                      </>
+                    )}
+                    {p.message}
+                  </li>
+                ))}
+                {props.decodeFailures.map((p, i) => (
+                  <li key={`decode-${i}`} data-kind="left-out">
+                    <code>{p.path}</code> — Could not be decoded ({decodeReason(p)}); left out.
                   </li>
                 ))}
               </ul>

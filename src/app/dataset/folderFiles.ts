@@ -6,6 +6,8 @@ export interface PickedFolder {
   name: string;
   /** Paths relative to that folder, '/'-separated. */
   files: BrowserDatasetFile[];
+  /** Every folder below it (relative paths), empty ones included; a dropped folder only (a picker does not list folders). */
+  folders?: string[];
 }
 
 export type ReadProgress = (filesFound: number) => void;
@@ -25,19 +27,26 @@ function fileOf(entry: FileSystemFileEntry): Promise<File> {
   return new Promise((resolve, reject) => entry.file(resolve, reject));
 }
 
-async function walk(entry: FileSystemEntry, prefix: string, out: BrowserDatasetFile[], onProgress?: ReadProgress): Promise<void> {
+async function walk(
+  entry: FileSystemEntry,
+  prefix: string,
+  out: BrowserDatasetFile[],
+  folders: string[],
+  onProgress?: ReadProgress,
+): Promise<void> {
   if (entry.isFile) {
     out.push(new BrowserDatasetFile(prefix + entry.name, await fileOf(entry as FileSystemFileEntry)));
     return;
   }
   if (!entry.isDirectory) return;
+  folders.push(prefix.replace(/\/$/, ''));
   const children = await readAllEntries(entry as FileSystemDirectoryEntry);
   const files = children.filter((c) => c.isFile) as FileSystemFileEntry[];
   const got = await Promise.all(files.map(fileOf));
   files.forEach((f, i) => out.push(new BrowserDatasetFile(prefix + f.name, got[i])));
   onProgress?.(out.length);
   for (const child of children) {
-    if (child.isDirectory) await walk(child, `${prefix}${child.name}/`, out, onProgress);
+    if (child.isDirectory) await walk(child, `${prefix}${child.name}/`, out, folders, onProgress);
   }
 }
 
@@ -55,17 +64,18 @@ export function readDrop(dataTransfer: DataTransfer, onProgress?: ReadProgress):
   }
   return (async () => {
     const files: BrowserDatasetFile[] = [];
+    const folders: string[] = [];
     if (entries.length === 1 && entries[0].isDirectory) {
       const root = entries[0] as FileSystemDirectoryEntry;
       for (const child of await readAllEntries(root)) {
-        await walk(child, child.isDirectory ? `${child.name}/` : '', files, onProgress);
+        await walk(child, child.isDirectory ? `${child.name}/` : '', files, folders, onProgress);
       }
       onProgress?.(files.length);
-      return { name: root.name, files };
+      return { name: root.name, files, folders };
     }
-    for (const entry of entries) await walk(entry, entry.isDirectory ? `${entry.name}/` : '', files, onProgress);
+    for (const entry of entries) await walk(entry, entry.isDirectory ? `${entry.name}/` : '', files, folders, onProgress);
     onProgress?.(files.length);
-    return { name: '', files };
+    return { name: '', files, folders };
   })();
 }
 

@@ -54,7 +54,7 @@ export function useDatasetLoader() {
       }
       setState({ phase: 'detecting', fileCount: picked.files.length });
       const started = performance.now();
-      const dataset = await loadDataset(picked.files);
+      const dataset = await loadDataset(picked.files, { folders: picked.folders });
       if (mine !== generation.current) return;
       settled.current = {
         phase: 'ready',
