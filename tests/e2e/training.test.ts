@@ -100,6 +100,10 @@ describe('training the head in a worker, with live charts and a run history (rea
       expect(await textOf(`train-summary-tuned-${key}`)).toMatch(/^\d+\.\d%$/);
     }
 
+    // not hovering, the legend shows the latest values (never "—" for a chart with data)
+    const legend = await page.getByTestId('train-chart-loss').locator('.u-legend').innerText();
+    expect(legend).toMatch(/epoch\s*4/);
+    expect(legend).not.toContain('—');
     // values on hover: uPlot's legend shows the epoch under the cursor
     const over = page.getByTestId('train-chart-loss').locator('.u-over');
     const box = (await over.boundingBox())!;
@@ -142,6 +146,7 @@ describe('training the head in a worker, with live charts and a run history (rea
     const finished = rows.nth(1);
     expect(await interrupted.getAttribute('data-status')).toBe('interrupted');
     expect(Number(await interrupted.getAttribute('data-epochs'))).toBeGreaterThanOrEqual(2);
+    expect(await interrupted.getByTestId('run-status').innerText()).toMatch(/^interrupted after epoch \d+$/);
     expect(await finished.getAttribute('data-status')).toBe('finished');
     expect(Number(await finished.getAttribute('data-epochs'))).toBe(EPOCHS);
 

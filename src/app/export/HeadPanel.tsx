@@ -6,6 +6,7 @@ import type { RetrievalSummary } from '../../workers/trainProtocol';
 import { formatPercent } from '../format';
 import { Panel } from '../shell/Panel';
 import { displayStatus, runHistory, runName, summaryOf } from '../training/runHistoryStore';
+import { defaultHead } from './headChoice';
 import { download, evaluationOf, headZip, readHeadFiles } from './headZip';
 
 /** The head the search, the map and the exports use. */
@@ -45,8 +46,12 @@ export function HeadPanel(props: {
   encoderCard: Record<string, unknown> | null;
   /** Why the head cannot be measured yet (no gallery), if so. */
   blocked: string | null;
+  /** The run the person last chose (kept across reloads), and where to record a new choice. */
+  chosenRunId?: string | null;
+  onChosenRun?: (runId: string | null) => void;
 }) {
-  const { active, onActive, metrics, encoderCard, blocked } = props;
+  const { active, onActive, metrics, encoderCard, blocked, chosenRunId = null, onChosenRun } = props;
+  const [why, setWhy] = useState<string | null>(null);
   const [runs, setRuns] = useState<RunRecord[]>([]);
   const [selected, setSelected] = useState<string>('');
   const [error, setError] = useState<string | null>(null);
@@ -89,12 +94,15 @@ export function HeadPanel(props: {
     [onActive],
   );
 
-  // the newest finished run's head is used until the person picks another
+  // the head the person chose is used again, else the best run's (by its selection metric)
   useEffect(() => {
     if (autoPicked.current || active || runs.length === 0) return;
     autoPicked.current = true;
-    void pickRun(runs[0]);
-  }, [runs, active, pickRun]);
+    const pick = defaultHead(runs, chosenRunId);
+    if (!pick) return;
+    setWhy(pick.why);
+    void pickRun(pick.run);
+  }, [runs, active, pickRun, chosenRunId]);
 
   const selectedRun = runs.find((r) => r.id === selected) ?? null;
 
@@ -122,6 +130,7 @@ export function HeadPanel(props: {
       const loaded = await readHeadFiles(files);
       loadCount += 1;
       autoPicked.current = true;
+      setWhy('loaded from a file');
       setSelected('');
       onActive({
         key: `file:${loaded.name}:${loadCount}`,
@@ -151,6 +160,8 @@ export function HeadPanel(props: {
             value={selected}
             onChange={(e) => {
               const run = runs.find((r) => r.id === e.target.value);
+              setWhy(run ? 'chosen by you' : null);
+              onChosenRun?.(run?.id ?? null);
               if (run) void pickRun(run);
               else setSelected('');
             }}
@@ -184,6 +195,11 @@ export function HeadPanel(props: {
         The head in use (a run's or a loaded one) is measured, searched and mapped here; to keep training it, tick “Continue
         training from this head” in the Training panel.
       </p>
+      {active && why && (
+        <p className="hint" data-testid="head-why">
+          Head in use: {why}.
+        </p>
+      )}
       {error && (
         <p className="error" role="alert" data-testid="head-error">
           {error}

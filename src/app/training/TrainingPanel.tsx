@@ -94,7 +94,8 @@ export function TrainingSection(props: TrainingSectionProps) {
         },
         (event) => {
           dispatch({ type: 'event', event });
-          if (event.type === 'ready') setHistoryVersion((v) => v + 1);
+          // the worker has saved the run (and each epoch) before it posts the event
+          if (event.type === 'ready' || event.type === 'epoch') setHistoryVersion((v) => v + 1);
         },
       );
       if (end.type === 'error' && end.code === 'crashed') {
