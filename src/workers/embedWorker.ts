@@ -4,6 +4,7 @@
  * jobs run one at a time (a backend switch must not happen under a running job), and a
  * `cancel` reaches the running job at once through its AbortController.
  */
+import { detachedFile } from '../core/data/datasetFile';
 import { imageIdentity } from '../core/data/loadDataset';
 import { embedImages, EmbeddingAbortedError } from '../core/encoder/embedImages';
 import type { ImageEncoder } from '../core/encoder/loadEncoder';
@@ -177,7 +178,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
   try {
     const dim = encoder.featureSize;
     await cache.registerSet({ preprocessingKey: key, modelId: card.id, modelName: card.name, featureSize: dim });
-    const files = images.map((img) => new BrowserDatasetFile(img.path, img.file));
+    const files = images.map((img) => (img.file ? new BrowserDatasetFile(img.path, img.file) : detachedFile(img.path, img.size, img.lastModified)));
     const identities = files.map((f) => imageIdentity(f));
 
     const readStarted = performance.now();
@@ -199,6 +200,14 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
     });
 
     const missing = lookup.missing;
+    const notConnected = missing.filter((i) => !images[i].file).length;
+    if (notConnected > 0) {
+      throw new JobError(
+        'input',
+        `${notConnected} image${notConnected === 1 ? ' is' : 's are'} not embedded yet and the dataset folder is not connected: ` +
+          `reconnect the folder or drop it again, then embed (the ${lookup.found.length} already embedded are kept).`,
+      );
+    }
     const decoder = new BitmapDecoder();
     let embedded = 0;
     let failed = 0;

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCarImages, tempFolder } from './support/datasets';
-import { dropFolder, embedAndWait, launchBrowser, offline, startStudio, textOf, type Browser, type StudioServer } from './support/studio';
+import { dropFolder, embedAndWait, launchBrowser, offline, startStudio, textOf, type Browser, type StudioServer, revealed } from './support/studio';
 
 describe('the built-in encoder, offline (real Chromium, fresh profile)', () => {
   let server: StudioServer;
@@ -25,7 +25,7 @@ describe('the built-in encoder, offline (real Chromium, fresh profile)', () => {
     await dropFolder(browser, folder);
     await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
     expect(await textOf(page, 'dataset-images')).toBe('16');
-    await page.getByTestId('backend-select').selectOption('wasm');
+    await (await revealed(page, 'backend-select')).selectOption('wasm');
     const result = await embedAndWait(page);
     expect(result).toEqual({ embedded: 16, cached: 0, failed: 0 });
     expect(await textOf(page, 'encoder-loaded-name')).toBe('MobileNetV2 1.0 (224), built in');

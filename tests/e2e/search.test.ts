@@ -24,8 +24,7 @@ import {
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
-  type StudioServer,
-} from './support/studio';
+  type StudioServer, revealed } from './support/studio';
 
 const DIM = 256;
 const KEYS = ['rPrecision', 'rPrecisionMacro', 'precisionAt1', 'mapAtR'] as const;
@@ -124,8 +123,8 @@ describe('trained head download, similar-cars search, embedding map and exports 
     await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
     await chooseTestEncoder(page, 'wasm');
     await embedAndWait(page);
-    await page.getByTestId('train-setting-maxEpochs').fill('3');
-    await page.getByTestId('train-backend').selectOption('wasm');
+    await (await revealed(page, 'train-setting-maxEpochs')).fill('3');
+    await (await revealed(page, 'train-backend')).selectOption('wasm');
     await page.getByTestId('train-start').click();
     await page.waitForFunction(
       () => ['done', 'failed'].includes(document.querySelector('[data-testid="train-stage"]')?.getAttribute('data-phase') ?? ''),
@@ -318,7 +317,7 @@ describe('trained head download, similar-cars search, embedding map and exports 
     await waitMetricsReady(page, '.zip');
     const label = ((await page.getByTestId('head-active').textContent()) ?? '').trim();
     await page.getByTestId('train-from-head').check();
-    await page.getByTestId('train-setting-maxEpochs').fill('1');
+    await (await revealed(page, 'train-setting-maxEpochs')).fill('1');
     await page.getByTestId('train-start').click();
     await page.waitForFunction(
       () =>

@@ -14,8 +14,7 @@ import {
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
-  type StudioServer,
-} from './support/studio';
+  type StudioServer, revealed } from './support/studio';
 import { addCarImages } from './support/datasets';
 
 
@@ -73,7 +72,7 @@ describe('storage full while embedding (real Chromium quota, wasm)', () => {
     await dropFolder(browser, folder);
     await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
     await chooseTestEncoder(page, 'wasm');
-    await page.getByTestId('embed-batch').fill(String(BATCH));
+    await (await revealed(page, 'embed-batch')).fill(String(BATCH));
     try {
       return await embedAndWait(page);
     } catch {

@@ -11,8 +11,7 @@ import {
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
-  type StudioServer,
-} from './support/studio';
+  type StudioServer, revealed } from './support/studio';
 
 const EPOCHS = 4;
 
@@ -34,7 +33,7 @@ async function waitForPhase(page: Page, wanted: string[], timeout = 120_000): Pr
 }
 
 async function setSetting(page: Page, key: string, value: string): Promise<void> {
-  await page.getByTestId(`train-setting-${key}`).fill(value);
+  await (await revealed(page, `train-setting-${key}`)).fill(value);
 }
 
 describe('training the head in a worker, with live charts and a run history (real Chromium, wasm)', () => {
@@ -71,7 +70,7 @@ describe('training the head in a worker, with live charts and a run history (rea
 
   it('trains a few epochs: one chart point per epoch, pause and resume, a summary at the end', async () => {
     await setSetting(page, 'maxEpochs', String(EPOCHS));
-    await page.getByTestId('train-backend').selectOption('wasm');
+    await (await revealed(page, 'train-backend')).selectOption('wasm');
     const started = Date.now();
     await page.getByTestId('train-start').click();
     await page.getByTestId('train-pause').click();

@@ -8,6 +8,48 @@ export interface PickedFolder {
   files: BrowserDatasetFile[];
   /** Every folder below it (relative paths), empty ones included; a dropped folder only (a picker does not list folders). */
   folders?: string[];
+  /** The dropped folder's File System Access handle, where the browser gives one (to reconnect it later). */
+  handle?: FileSystemDirectoryHandle;
+}
+
+/** The parts of the File System Access API used here (not all are in TypeScript's DOM types yet). */
+interface DirectoryHandleLike {
+  kind: 'directory';
+  name: string;
+  values(): AsyncIterable<{ kind: 'file' | 'directory'; name: string; getFile?: () => Promise<File> }>;
+  queryPermission?(options: { mode: 'read' }): Promise<PermissionState>;
+  requestPermission?(options: { mode: 'read' }): Promise<PermissionState>;
+}
+
+/** Whether the page may read the folder now, without asking ('granted'), or must ask ('prompt'). */
+export async function folderPermission(handle: FileSystemDirectoryHandle): Promise<PermissionState | 'unsupported'> {
+  const h = handle as unknown as DirectoryHandleLike;
+  return h.queryPermission ? h.queryPermission({ mode: 'read' }) : 'unsupported';
+}
+
+/** Asks the person (a browser prompt) to let the page read the folder again; must follow a click. */
+export async function requestFolderPermission(handle: FileSystemDirectoryHandle): Promise<PermissionState | 'unsupported'> {
+  const h = handle as unknown as DirectoryHandleLike;
+  return h.requestPermission ? h.requestPermission({ mode: 'read' }) : 'unsupported';
+}
+
+/** Every file and folder below a directory handle (read permission granted). */
+export async function readHandle(handle: FileSystemDirectoryHandle, onProgress?: ReadProgress): Promise<PickedFolder> {
+  const files: BrowserDatasetFile[] = [];
+  const folders: string[] = [];
+  const visit = async (dir: DirectoryHandleLike, prefix: string): Promise<void> => {
+    for await (const entry of dir.values()) {
+      if (entry.kind === 'file' && entry.getFile) {
+        files.push(new BrowserDatasetFile(prefix + entry.name, await entry.getFile()));
+      } else if (entry.kind === 'directory') {
+        folders.push(prefix + entry.name);
+        await visit(entry as unknown as DirectoryHandleLike, `${prefix}${entry.name}/`);
+        onProgress?.(files.length);
+      }
+    }
+  };
+  await visit(handle as unknown as DirectoryHandleLike, '');
+  return { name: handle.name, files, folders, handle };
 }
 
 export type ReadProgress = (filesFound: number) => void;
@@ -57,11 +99,19 @@ async function walk(
  */
 export function readDrop(dataTransfer: DataTransfer, onProgress?: ReadProgress): Promise<PickedFolder> {
   const entries: FileSystemEntry[] = [];
+  const handles: Promise<FileSystemHandle | null>[] = [];
   for (const item of Array.from(dataTransfer.items)) {
     if (item.kind !== 'file') continue;
+    const getHandle = (item as { getAsFileSystemHandle?: () => Promise<FileSystemHandle | null> }).getAsFileSystemHandle;
+    if (getHandle) handles.push(getHandle.call(item).catch(() => null));
     const entry = item.webkitGetAsEntry();
     if (entry) entries.push(entry);
   }
+  const folderHandle = async (): Promise<FileSystemDirectoryHandle | undefined> => {
+    if (handles.length !== 1) return undefined;
+    const h = await handles[0];
+    return h && h.kind === 'directory' ? (h as FileSystemDirectoryHandle) : undefined;
+  };
   return (async () => {
     const files: BrowserDatasetFile[] = [];
     const folders: string[] = [];
@@ -71,7 +121,8 @@ export function readDrop(dataTransfer: DataTransfer, onProgress?: ReadProgress):
         await walk(child, child.isDirectory ? `${child.name}/` : '', files, folders, onProgress);
       }
       onProgress?.(files.length);
-      return { name: root.name, files, folders };
+      const handle = await folderHandle();
+      return { name: root.name, files, folders, ...(handle ? { handle } : {}) };
     }
     for (const entry of entries) await walk(entry, entry.isDirectory ? `${entry.name}/` : '', files, folders, onProgress);
     onProgress?.(files.length);

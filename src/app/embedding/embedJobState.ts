@@ -13,6 +13,8 @@ export interface EmbedJobView {
   metrics: (BaselineMetrics & { fromCacheOnly: boolean }) | null;
   result: EventOf<'embed-done'> | null;
   error: { code: ErrorCode | 'client'; message: string } | null;
+  /** The view was restored from the saved session (no job ran in this page). */
+  restored?: boolean;
 }
 
 export const IDLE_JOB: EmbedJobView = {
