@@ -114,7 +114,9 @@ export function App() {
 
   // a mark for the person's-path benchmark: the page is usable (restored, or fresh)
   useEffect(() => {
-    if (s.phase === 'ready') document.documentElement.dataset.session = s.restoredAt !== null ? 'restored' : 'fresh';
+    if (s.phase !== 'ready') return;
+    document.documentElement.dataset.session = s.restoredAt !== null ? 'restored' : 'fresh';
+    if (s.restoredAt !== null) document.documentElement.dataset.restoredMs = String(Math.round(s.restoredAt));
   }, [s.phase, s.restoredAt]);
 
   const startEmbedding = useCallback(async () => {

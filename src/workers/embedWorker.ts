@@ -11,6 +11,7 @@ import type { ImageEncoder } from '../core/encoder/loadEncoder';
 import { preprocessingKey } from '../core/encoder/modelCard';
 import { retrievalMetrics } from '../core/eval/retrievalMetrics';
 import { EmbeddingCache } from '../storage/embeddingCache';
+import { putThumbnails } from '../storage/sessionDb';
 import { isQuotaError } from '../storage/studioDb';
 import { activateBackend, probeBackends } from './backends';
 import { fastestBackend, timeBackend } from './benchmarkBackends';
@@ -44,6 +45,9 @@ class JobError extends Error {
     super(message);
   }
 }
+
+/** Long side of the thumbnails made while embedding (shown when the image files are not connected). */
+const THUMBNAIL_SIDE = 100;
 
 const running = new Map<string, AbortController>();
 let queue: Promise<void> = Promise.resolve();
@@ -208,7 +212,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
           `reconnect the folder or drop it again, then embed (the ${lookup.found.length} already embedded are kept).`,
       );
     }
-    const decoder = new BitmapDecoder();
+    const decoder = new BitmapDecoder(THUMBNAIL_SIDE);
     let embedded = 0;
     let failed = 0;
     let cancelled = false;
@@ -237,6 +241,12 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
         const batchIdentities = indices.map((k) => identities[missing[k]]);
         try {
           await cache.putBatch(key, batchIdentities, embeddings, dim);
+          const thumbs = indices.flatMap((k, r) => {
+            const blob = decoder.takeThumbnail(files[missing[k]].path);
+            return blob ? [{ identity: batchIdentities[r], blob }] : [];
+          });
+          // the thumbnails only spare the page the image files later: losing them is not an error
+          await putThumbnails(thumbs).catch((e: unknown) => console.warn('Could not store thumbnails:', e));
         } catch (e) {
           if (isQuotaError(e)) {
             throw new JobError(
