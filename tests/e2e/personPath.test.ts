@@ -155,10 +155,77 @@ describe("the person's path: open the page, drop a folder, get a model, nothing 
     await page.close();
     await new Promise((r) => setTimeout(r, 500));
     page = await browser.context.newPage();
+    browser.page = page; // the drops below go to this tab
     await page.goto(server.url);
     const rows = page.getByTestId('run-row');
     await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(3);
     expect(await rows.nth(0).getAttribute('data-status')).toBe('interrupted');
     expect(await rows.nth(0).getByTestId('run-status').innerText()).toMatch(/^interrupted after epoch \d+$/);
+  });
+
+  it('after a reload, "Reconnect folder" asks for permission on the stored folder handle (tested up to the call)', async () => {
+    await page.reload();
+    const button = page.getByTestId('dataset-reconnect');
+    await button.waitFor({ timeout: 30_000 });
+    expect(await button.innerText()).toBe('Reconnect folder “stanford-cars-40”');
+    // headless Chromium's permission prompt is never answered: record the call, leave it pending
+    await page.evaluate(() => {
+      const w = window as unknown as { __asked: string[] };
+      w.__asked = [];
+      const proto = (globalThis as unknown as { FileSystemHandle: { prototype: Record<string, unknown> } }).FileSystemHandle.prototype;
+      proto.requestPermission = function (this: { name: string }, options: { mode: string }) {
+        w.__asked.push(`${this.name}:${options.mode}`);
+        return new Promise(() => undefined);
+      };
+    });
+    await button.click();
+    expect(await page.evaluate(() => (window as unknown as { __asked: string[] }).__asked)).toEqual(['stanford-cars-40:read']);
+    expect(await page.getByTestId('dataset-not-connected').innerText()).toContain('Waiting for your permission to read the folder…');
+  });
+
+  it('the same folder dropped again is matched by path, size and date: nothing is embedded again', async () => {
+    await page.reload();
+    await page.getByTestId('dataset-not-connected').waitFor({ timeout: 30_000 });
+    await dropFolder(browser, cars40);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="step-data"]')?.getAttribute('data-state') === 'done' &&
+        !document.querySelector('[data-testid="dataset-not-connected"]'),
+      undefined,
+      { timeout: 60_000 },
+    );
+    expect(await page.getByTestId('step-embed').getAttribute('data-state')).toBe('done');
+    await page.getByTestId('embed-start').click();
+    await page.getByTestId('embed-result').waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('embed-result').getAttribute('data-embedded')).toBe('0');
+    expect(await page.getByTestId('embed-result').getAttribute('data-cached')).toBe('1619');
+  });
+
+  it('a damaged saved session gives a clear message and a fresh session, not a blank page; runs and embeddings are kept', async () => {
+    // damaged from a page of the same origin that is not the studio (so no save of the studio's races it)
+    await page.goto(new URL('models/mobilenet-v2-1.0-224/NOTICE.md', server.url).href);
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const open = indexedDB.open('similarity-studio-session');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const tx = open.result.transaction('session', 'readwrite');
+            tx.objectStore('session').put({ version: 2, dataset: { paths: 'not a list' } }, 'current');
+            tx.oncomplete = () => {
+              open.result.close();
+              resolve();
+            };
+          };
+        }),
+    );
+    await page.goto(server.url);
+    const problem = page.getByTestId('session-problem');
+    await problem.waitFor({ timeout: 30_000 });
+    expect(await problem.innerText()).toMatch(
+      /^Your last session could not be restored \(the saved session is damaged: the dataset has no file list\), so a fresh one was started\./,
+    );
+    await page.getByTestId('drop-zone').waitFor();
+    await expect.poll(() => page.getByTestId('run-row').count(), { timeout: 10_000 }).toBe(3);
   });
 });
