@@ -28,10 +28,11 @@ import { addCarImages } from './support/datasets';
  */
 async function fillStorageAfter(browser: Browser, allowed: number): Promise<void> {
   const { page } = browser;
-  // The worker starts on its first request: detecting the backends is one.
+  // The worker starts on its first request: detecting the backends is one (under the Encoder's Advanced).
+  await revealed(page, 'backend-select');
   await page.getByRole('button', { name: 'Detect' }).click();
   await page.getByTestId('backend-table').waitFor({ timeout: 60_000 });
-  const workers = page.workers();
+  const workers = page.workers().filter((w) => w.url().includes('embedWorker'));
   expect(workers.length).toBe(1);
   await workers[0].evaluate((allowed) => {
     const put = IDBObjectStore.prototype.put;

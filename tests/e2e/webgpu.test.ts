@@ -54,6 +54,8 @@ describe('WebGPU backend in the worker (SwiftShader adapter)', () => {
     expect(Object.keys(onWebgpu)).toHaveLength(4);
 
     // Same key on every backend (the backend does not change the embedding): clear, redo on wasm.
+    await revealed(page, 'cache-panel'); // under the Embed step's "Storage"
+    await revealed(page, 'cache-panel'); // under the Embed step's "Storage"
     await page.getByTestId('cache-panel').getByRole('button', { name: 'Clear' }).first().click();
     await expect.poll(async () => Object.keys(await storedEmbeddings(page)).length).toBe(0);
     await (await revealed(page, 'backend-select')).selectOption('wasm');

@@ -10,7 +10,7 @@ import { clearSessionRecord, readSessionRecord, writeSessionRecord } from '../..
 import { BrowserDatasetFile } from '../../workers/browserFile';
 import type { BackendName, EncoderSummary } from '../../workers/embedProtocol';
 import type { TrainBackendChoice } from '../../workers/trainProtocol';
-import type { DatasetLoadState } from '../dataset/useDatasetLoader';
+import type { DatasetLoadState, LoadedDataset } from '../dataset/datasetState';
 import type { EmbedSettings, SplitSettingsValue } from './settingsTypes';
 import { embedJobReducer, IDLE_JOB, type EmbedJobAction, type EmbedJobView } from '../embedding/embedJobState';
 import { DEFAULT_ENCODER, type EncoderChoice } from '../encoder/encoderChoice';
@@ -135,15 +135,20 @@ export class SessionStore {
       await clearSessionRecord().catch(() => undefined);
     }
     const fresh = freshSession();
+    // a folder dropped while the saved session was being read wins over the saved dataset
+    const dropped = this.state.dataset.phase !== 'empty';
+    const keep = dropped
+      ? { dataset: this.state.dataset, filesConnected: this.state.filesConnected, folderHandle: this.state.folderHandle, encoder: this.state.encoder }
+      : {};
     if (!saved) {
-      this.set({ ...fresh, restoreProblem });
+      this.set({ ...fresh, restoreProblem, ...keep });
       this.lastSaved = this.persisted();
       return;
     }
     const loaded = saved.dataset ? fromManifest(saved.dataset) : null;
     this.manifestOf = { loaded, manifest: saved.dataset };
     const embedded = saved.embedded;
-    this.set({
+    const restored: Partial<SessionState> = {
       ...fresh,
       restoredAt: performance.now(),
       dataset: loaded ? { phase: 'ready', loaded } : { phase: 'empty' },
@@ -159,15 +164,23 @@ export class SessionStore {
       loadedEncoder: embedded?.encoder ?? null,
       job: embedded ? restoredJob(embedded, splitKey(saved.settings.split)) : IDLE_JOB,
       chosenRunId: saved.chosenRunId,
-    });
+    };
+    this.set(dropped ? { ...restored, ...keep, embedded: null, loadedEncoder: null, job: IDLE_JOB, restoredAt: null } : restored);
     this.lastSaved = this.persisted();
+  }
+
+  /** The dataset a save keeps: the loaded one; while a new folder is read, still the last one saved. */
+  private datasetToSave(): LoadedDataset | null {
+    const d = this.state.dataset;
+    if (d.phase === 'ready') return d.loaded;
+    if (d.phase === 'reading' || d.phase === 'detecting') return this.manifestOf.loaded as LoadedDataset | null;
+    return null;
   }
 
   /** The slices a save is about; a save happens only when one of them changed. */
   private persisted(): unknown[] {
     const s = this.state;
-    const loaded = s.dataset.phase === 'ready' ? s.dataset.loaded : null;
-    return [loaded, s.folderHandle, s.split, s.encoder, s.backend, s.embedSettings, s.trainForm, s.trainBackend, s.embedded, s.chosenRunId];
+    return [this.datasetToSave(), s.folderHandle, s.split, s.encoder, s.backend, s.embedSettings, s.trainForm, s.trainBackend, s.embedded, s.chosenRunId];
   }
 
   private scheduleSave(): void {
@@ -183,7 +196,7 @@ export class SessionStore {
   async save(): Promise<void> {
     this.saveTimer = null;
     const s = this.state;
-    const loaded = s.dataset.phase === 'ready' ? s.dataset.loaded : null;
+    const loaded = this.datasetToSave();
     if (this.manifestOf.loaded !== loaded) this.manifestOf = { loaded, manifest: loaded ? toManifest(loaded) : null };
     const record: StoredSession = {
       version: SESSION_SCHEMA_VERSION,
