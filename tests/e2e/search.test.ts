@@ -267,6 +267,23 @@ describe('trained head download, similar-cars search, embedding map and exports 
       expect(top.distance).toBeLessThan(1e-5);
     }
     console.log(`[e2e] search over ${galleryCount} validation images: ${ms.toFixed(2)} ms (base + tuned, in the worker)`);
+
+    // the same photo dropped (a real drag and drop) on "Drop a photo here": embedded as the
+    // query, and the page-wide "drop a folder" overlay does not stay behind
+    await page.getByTestId('search-pick').first().click();
+    await expect.poll(() => page.getByTestId('search-query').innerText()).not.toContain('my-photo.jpg');
+    const zone = (await page.getByTestId('search-photo-drop').boundingBox())!;
+    const at = { x: zone.x + zone.width / 2, y: zone.y + zone.height / 2 };
+    const cdp = await browser.context.newCDPSession(page);
+    try {
+      for (const type of ['dragEnter', 'dragOver', 'drop'] as const) {
+        await cdp.send('Input.dispatchDragEvent', { type, ...at, data: { items: [], files: [photo], dragOperationsMask: 1 } });
+      }
+    } finally {
+      await cdp.detach();
+    }
+    await expect.poll(() => page.getByTestId('search-query').innerText(), { timeout: 60_000 }).toContain('my-photo.jpg');
+    expect(await page.locator('.drop-overlay').count()).toBe(0);
   });
 
   it('the map draws one point per validation image, base and tuned, PCA then UMAP; hover shows the image and class', async () => {
