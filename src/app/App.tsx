@@ -1,116 +1,142 @@
-import { useCallback, useMemo, useReducer, useRef, useState } from 'react';
-import { DEFAULT_SPLIT_SEED, DEFAULT_TRAIN_FRACTION, splitClasses } from '../core/data/classSplit';
+import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { splitClasses } from '../core/data/classSplit';
 import { BrowserDatasetFile } from '../workers/browserFile';
-import type { BackendName, EmbedEvent, EncoderSummary } from '../workers/embedProtocol';
+import type { EmbedEvent } from '../workers/embedProtocol';
 import { CachePanel } from './cache/CachePanel';
 import { DatasetPanel } from './dataset/DatasetPanel';
-import { looksLikeModelFolder, type PickedFolder } from './dataset/folderFiles';
-import type { SplitSettingsValue } from './dataset/SplitSettings';
-import { useDatasetLoader } from './dataset/useDatasetLoader';
+import { looksLikeModelFolder, readPicked, type PickedFolder } from './dataset/folderFiles';
+import { loadFolder, onReading } from './dataset/useDatasetLoader';
 import { useFolderDrop } from './dataset/useFolderDrop';
 import { embedClient } from './embedClientInstance';
-import { embedJobReducer, IDLE_JOB } from './embedding/embedJobState';
 import { EmbeddingPanel, type EmbedSettings } from './embedding/EmbeddingPanel';
-import { DEFAULT_ENCODER, encoderSource, type EncoderChoice } from './encoder/encoderChoice';
-import { EncoderPanel, type BackendView } from './encoder/EncoderPanel';
-import type { ActiveHead } from './export/HeadPanel';
+import { describeChoice, encoderSource, type EncoderChoice } from './encoder/encoderChoice';
+import { EncoderPanel } from './encoder/EncoderPanel';
+import { formatCount, formatPercent } from './format';
 import { SimilaritySection } from './search/SimilaritySection';
+import { session, splitKey, useSession } from './session/sessionStore';
+import { Step, type StepState } from './shell/Step';
+import { isLive } from './training/trainRunState';
 import { TrainingSection } from './training/TrainingPanel';
 
-const NO_BACKENDS: BackendView = { statuses: null, timings: [], measuring: false, running: null, error: null };
+function chooseEncoder(c: EncoderChoice): void {
+  session.set((s) => ({
+    encoder: c,
+    loadedEncoder: null,
+    embedded: null,
+    backends: { ...s.backends, error: null, timings: [] },
+  }));
+  session.dispatchJob({ type: 'encoder-changed' });
+}
+
+function onFolder(folder: Promise<PickedFolder> | PickedFolder): void {
+  void loadFolder(folder, (f) => {
+    if (!looksLikeModelFolder(f)) return false;
+    chooseEncoder({ kind: 'files', folder: f });
+    return true;
+  });
+}
+
+function onWorkerEvent(event: EmbedEvent): void {
+  session.dispatchJob({ type: 'event', event });
+  if (event.type === 'model-ready') {
+    session.set((s) => ({ loadedEncoder: event.encoder, backends: { ...s.backends, error: null } }));
+  }
+  if (event.type === 'backend-chosen') {
+    session.set((s) => ({ backends: { ...s.backends, running: { backend: event.backend, adapter: event.adapter, reason: event.reason } } }));
+  }
+  if (event.type === 'benchmark-figure') {
+    session.set((s) => ({ backends: { ...s.backends, timings: [...s.backends.timings.filter((t) => t.name !== event.timing.name), event.timing] } }));
+  }
+  if (event.type === 'embed-done' && !event.cancelled) {
+    session.set((s) => {
+      if (!s.loadedEncoder) return {};
+      const metrics = s.job.metrics ? { ...s.job.metrics, fromCacheOnly: undefined } : null;
+      if (metrics) delete metrics.fromCacheOnly;
+      return {
+        embedded: {
+          encoder: s.loadedEncoder,
+          metrics,
+          embedded: event.embedded,
+          cached: event.cached,
+          failed: event.failed,
+          problems: s.job.problems,
+          splitKey: splitKey(s.split),
+        },
+      };
+    });
+  }
+}
+
+async function detect(): Promise<void> {
+  try {
+    const r = await embedClient.probeBackends();
+    session.set((s) => ({ backends: { ...s.backends, statuses: r.backends, error: null } }));
+  } catch (e) {
+    session.set((s) => ({ backends: { ...s.backends, error: e instanceof Error ? e.message : String(e) } }));
+  }
+}
+
+async function measure(): Promise<void> {
+  const { encoder, embedSettings } = session.get();
+  const source = encoderSource(encoder);
+  if (!source) return;
+  session.set((s) => ({ backends: { ...s.backends, measuring: true, timings: [], error: null } }));
+  try {
+    const probe = await embedClient.probeBackends();
+    session.set((s) => ({ backends: { ...s.backends, statuses: probe.backends } }));
+    await embedClient.benchmark(source, Math.min(embedSettings.batchSize, 8), { onEvent: onWorkerEvent });
+    session.set((s) => ({ cacheVersion: s.cacheVersion + 1 }));
+  } catch (e) {
+    session.set((s) => ({ backends: { ...s.backends, error: e instanceof Error ? e.message : String(e) } }));
+  } finally {
+    session.set((s) => ({ backends: { ...s.backends, measuring: false } }));
+    session.dispatchJob({ type: 'timing-ended' });
+  }
+}
+
+function setEmbedSettings(next: EmbedSettings): void {
+  session.set((s) => (next.cropToBox === s.embedSettings.cropToBox ? { embedSettings: next } : { embedSettings: next, embedded: null }));
+}
 
 export function App() {
-  const loader = useDatasetLoader();
-  const [splitSettings, setSplitSettings] = useState<SplitSettingsValue>({
-    seed: DEFAULT_SPLIT_SEED,
-    trainFraction: DEFAULT_TRAIN_FRACTION,
-    mode: 'seeded',
-  });
-  const [choice, setChoice] = useState<EncoderChoice>(DEFAULT_ENCODER);
-  const [backend, setBackend] = useState<BackendName | 'auto'>('auto');
-  const [backends, setBackends] = useState<BackendView>(NO_BACKENDS);
-  const [loadedEncoder, setLoadedEncoder] = useState<EncoderSummary | null>(null);
-  const [embedSettings, setEmbedSettings] = useState<EmbedSettings>({ batchSize: 32, cropToBox: false });
-  const [job, dispatch] = useReducer(embedJobReducer, IDLE_JOB);
-  const [cacheVersion, setCacheVersion] = useState(0);
-  const [head, setHead] = useState<ActiveHead | null>(null);
+  const s = useSession((x) => x);
   const abort = useRef<AbortController | null>(null);
-
-  const loaded = loader.state.phase === 'ready' ? loader.state.loaded : null;
-  const split = useMemo(() => {
-    if (!loaded || loaded.dataset.classNames.length < 2) return null;
-    return splitClasses(loaded.dataset.classNames.length, splitSettings);
-  }, [loaded, splitSettings]);
-
-  const chooseEncoder = useCallback((c: EncoderChoice) => {
-    setChoice(c);
-    setLoadedEncoder(null);
-  }, []);
-
-  const { load: loadFolder, onReading } = loader;
-  const onFolder = useCallback(
-    (folder: Promise<PickedFolder> | PickedFolder) =>
-      void loadFolder(folder, (f) => {
-        if (!looksLikeModelFolder(f)) return false;
-        chooseEncoder({ kind: 'files', folder: f });
-        return true;
-      }),
-    [loadFolder, chooseEncoder],
-  );
+  const picker = useRef<HTMLInputElement>(null);
   const dragging = useFolderDrop(onFolder, onReading);
 
-  const onWorkerEvent = useCallback((event: EmbedEvent) => {
-    dispatch({ type: 'event', event });
-    if (event.type === 'model-ready') setLoadedEncoder(event.encoder);
-    if (event.type === 'backend-chosen') {
-      setBackends((b) => ({ ...b, running: { backend: event.backend, adapter: event.adapter, reason: event.reason } }));
-    }
-    if (event.type === 'benchmark-figure') {
-      setBackends((b) => ({ ...b, timings: [...b.timings.filter((t) => t.name !== event.timing.name), event.timing] }));
-    }
-  }, []);
-
-  const detect = useCallback(async () => {
-    try {
-      const r = await embedClient.probeBackends();
-      setBackends((b) => ({ ...b, statuses: r.backends, error: null }));
-    } catch (e) {
-      setBackends((b) => ({ ...b, error: e instanceof Error ? e.message : String(e) }));
-    }
-  }, []);
-
-  const measure = useCallback(async () => {
-    const source = encoderSource(choice);
-    if (!source) return;
-    setBackends((b) => ({ ...b, measuring: true, timings: [], error: null }));
-    try {
-      const probe = await embedClient.probeBackends();
-      setBackends((b) => ({ ...b, statuses: probe.backends }));
-      await embedClient.benchmark(source, Math.min(embedSettings.batchSize, 8), { onEvent: onWorkerEvent });
-      setCacheVersion((v) => v + 1);
-    } catch (e) {
-      setBackends((b) => ({ ...b, error: e instanceof Error ? e.message : String(e) }));
-    } finally {
-      setBackends((b) => ({ ...b, measuring: false }));
-    }
-  }, [choice, embedSettings.batchSize, onWorkerEvent]);
-
-  const source = encoderSource(choice);
+  const loaded = s.dataset.phase === 'ready' ? s.dataset.loaded : null;
+  const split = useMemo(() => {
+    if (!loaded || loaded.dataset.classNames.length < 2) return null;
+    return splitClasses(loaded.dataset.classNames.length, s.split);
+  }, [loaded, s.split]);
+  const source = encoderSource(s.encoder);
   const canStart = !loaded ? 'Drop a dataset first.' : !split ? 'The dataset needs at least two classes.' : !source ? 'Choose an encoder.' : null;
+
+  // a mark for the person's-path benchmark: the page is usable (restored, or fresh)
+  useEffect(() => {
+    if (s.phase !== 'ready') return;
+    document.documentElement.dataset.session = s.restoredAt !== null ? 'restored' : 'fresh';
+    if (s.restoredAt !== null) document.documentElement.dataset.restoredMs = String(Math.round(s.restoredAt));
+  }, [s.phase, s.restoredAt]);
 
   const startEmbedding = useCallback(async () => {
     if (!loaded || !split || !source) return;
     const controller = new AbortController();
     abort.current = controller;
-    dispatch({ type: 'start' });
-    if (!backends.statuses) void detect();
-    // Only the File references travel (structured clone of a File does not copy its bytes).
+    session.dispatchJob({ type: 'start' });
+    if (!session.get().backends.statuses) void detect();
+    // Only the File references travel (structured clone of a File does not copy its bytes);
+    // a restored manifest has none: the worker then reads the cache, and asks for the folder
+    // only if an image is not embedded yet.
     const images = loaded.dataset.images.map((img) => ({
       path: img.file.path,
-      file: (img.file as BrowserDatasetFile).file,
+      file: img.file instanceof BrowserDatasetFile ? img.file.file : null,
+      size: img.file.size,
+      lastModified: img.file.lastModified,
       classId: img.classId,
       bbox: img.bbox,
     }));
+    const { backend, embedSettings } = session.get();
     try {
       await embedClient.embed(
         source,
@@ -119,12 +145,72 @@ export function App() {
         { signal: controller.signal, onEvent: onWorkerEvent },
       );
     } catch (e) {
-      dispatch({ type: 'client-error', message: e instanceof Error ? e.message : String(e) });
+      session.dispatchJob({ type: 'client-error', message: e instanceof Error ? e.message : String(e) });
     } finally {
       abort.current = null;
-      setCacheVersion((v) => v + 1);
+      session.set((x) => ({ cacheVersion: x.cacheVersion + 1 }));
     }
-  }, [loaded, split, source, backend, embedSettings, onWorkerEvent, backends.statuses, detect]);
+  }, [loaded, split, source]);
+
+  if (s.phase === 'restoring') {
+    return (
+      <div className="app">
+        <p className="hint" data-testid="session-restoring">
+          Opening your last session…
+        </p>
+      </div>
+    );
+  }
+
+  const job = s.job;
+  const embedRunning = job.phase === 'running';
+  const images = loaded?.dataset.images.length ?? 0;
+  const classes = loaded?.dataset.classNames.length ?? 0;
+
+  const dataState: StepState =
+    s.dataset.phase === 'ready' ? 'done' : s.dataset.phase === 'failed' ? 'failed' : s.dataset.phase === 'empty' ? 'ready' : 'running';
+  const dataLine =
+    s.dataset.phase === 'ready'
+      ? `${formatCount(images)} images · ${formatCount(classes)} classes · ${s.dataset.loaded.folderName || 'dropped files'}${
+          s.filesConnected ? '' : ' (from your last session; the image files are not connected)'
+        }`
+      : s.dataset.phase === 'failed'
+        ? 'That folder could not be read as a dataset: see why below.'
+        : s.dataset.phase === 'empty'
+          ? 'Drop a folder of labelled images: a Stanford Cars devkit, one folder per class, or CSV labels.'
+          : 'Reading the folder…';
+
+  const encoderState: StepState = job.error?.code === 'model' ? 'failed' : s.loadedEncoder ? 'done' : 'ready';
+  const encoderLine = s.loadedEncoder
+    ? `${s.loadedEncoder.name} · ${s.loadedEncoder.featureSize} features`
+    : `${describeChoice(s.encoder)} — loads when you embed.`;
+
+  const embedDone = job.phase === 'done' && !job.result?.cancelled;
+  const embedState: StepState = !loaded ? 'waiting' : embedRunning ? 'running' : job.phase === 'failed' ? 'failed' : embedDone ? 'done' : 'ready';
+  const embedLine = !loaded
+    ? 'Waiting for a dataset.'
+    : embedRunning
+      ? job.stage
+      : embedDone
+        ? `${formatCount(job.cache?.total ?? images)} images embedded${job.metrics ? ` · baseline R-Precision ${formatPercent(job.metrics.rPrecision)}` : ''}`
+        : job.phase === 'failed'
+          ? 'Embedding stopped: see why below.'
+          : `Turn every image into ${s.loadedEncoder ? `${s.loadedEncoder.featureSize} numbers` : 'a list of numbers'} with the encoder (cached: done once).`;
+
+  const train = s.train;
+  const trainLive = isLive(train);
+  const lastEpoch = train.history[train.history.length - 1]?.epoch ?? 0;
+  const trainState: StepState = !s.loadedEncoder || !loaded ? 'waiting' : trainLive ? 'running' : train.phase === 'failed' ? 'failed' : train.phase === 'done' ? 'done' : 'ready';
+  const trainLine = trainState === 'waiting'
+    ? 'Waiting for the embeddings.'
+    : trainLive
+      ? `${train.stage}${lastEpoch ? ` (epoch ${lastEpoch})` : ''}`
+      : train.phase === 'done' && train.summary
+        ? `${train.stage} Best epoch ${train.summary.bestEpoch}.`
+        : 'Train a small head on the training classes; it is measured on classes it never sees.';
+
+  const useState: StepState = s.head ? 'ready' : 'waiting';
+  const useLine = s.head ? `Using ${s.head.label}.` : 'Waiting for a trained head (or load one below).';
 
   return (
     <div className={`app${dragging ? ' dragging' : ''}`}>
@@ -133,51 +219,123 @@ export function App() {
         <p>Turn a pretrained image encoder into a similarity search for classes it has never seen — in your browser.</p>
       </header>
       {dragging && <div className="drop-overlay">Drop a dataset folder (or a model folder)</div>}
-      <main className="panels">
-        <DatasetPanel
-          state={loader.state}
-          split={split}
-          splitSettings={splitSettings}
-          onSplitSettings={setSplitSettings}
-          onPicked={onFolder}
-        />
-        <EncoderPanel
-          choice={choice}
-          onChoice={chooseEncoder}
-          backend={backend}
-          onBackend={setBackend}
-          backends={backends}
-          loaded={loadedEncoder}
-          onDetect={() => void detect()}
-          onMeasure={() => void measure()}
-        />
-        <EmbeddingPanel
-          view={job}
-          settings={embedSettings}
-          onSettings={setEmbedSettings}
-          canStart={canStart}
-          onStart={() => void startEmbedding()}
-          onCancel={() => abort.current?.abort()}
-        />
-        <CachePanel refreshKey={cacheVersion} />
-        <TrainingSection
-          loaded={loaded}
-          split={split}
-          encoder={loadedEncoder}
-          embeddingRunning={job.phase === 'running'}
-          head={head}
-        />
-        <SimilaritySection
-          loaded={loaded}
-          split={split}
-          encoder={loadedEncoder}
-          encoderSource={source}
-          backend={backend}
-          cropToBox={embedSettings.cropToBox}
-          embeddingRunning={job.phase === 'running'}
-          head={head}
-          onHead={setHead}
-        />
+      {s.restoreProblem && (
+        <p className="error" role="alert" data-testid="session-problem">
+          {s.restoreProblem}
+        </p>
+      )}
+      <main className="steps">
+        <Step
+          n={1}
+          id="data"
+          title="Data"
+          state={dataState}
+          line={dataLine}
+          action={
+            s.dataset.phase === 'empty' ? undefined : (
+              <button type="button" onClick={() => picker.current?.click()}>
+                Choose another folder…
+              </button>
+            )
+          }
+        >
+          <input
+            ref={picker}
+            type="file"
+            hidden
+            data-testid="dataset-picker"
+            webkitdirectory=""
+            multiple
+            onChange={(e) => {
+              if (e.target.files && e.target.files.length > 0) onFolder(readPicked(e.target.files));
+              e.target.value = '';
+            }}
+          />
+          {s.dataset.phase === 'empty' ? (
+            <div className="drop-zone" data-testid="drop-zone">
+              <h2>Drop a folder here</h2>
+              <p>
+                A <strong>dataset folder</strong>: the Stanford Cars devkit as downloaded, one folder of images per class, or
+                images with CSV labels (anno_train.csv, names.csv). Or a <strong>model folder</strong> (model.json and its weight
+                files) to use your own encoder.
+              </p>
+              <button type="button" className="primary" onClick={() => picker.current?.click()}>
+                Choose a dataset folder…
+              </button>
+            </div>
+          ) : (
+            <DatasetPanel
+              state={s.dataset}
+              split={split}
+              splitSettings={s.split}
+              onSplitSettings={(v) => session.set({ split: v })}
+              decodeFailures={job.problems}
+              decodeFailureCount={job.problemCount}
+              filesConnected={s.filesConnected}
+              folderHandle={s.folderHandle}
+              onReconnected={onFolder}
+            />
+          )}
+        </Step>
+
+        <Step n={2} id="encoder" title="Encoder" state={encoderState} line={encoderLine}>
+          <EncoderPanel
+            choice={s.encoder}
+            onChoice={chooseEncoder}
+            backend={s.backend}
+            onBackend={(backend) => session.set({ backend })}
+            backends={s.backends}
+            loaded={s.loadedEncoder}
+            onDetect={() => void detect()}
+            onMeasure={() => void measure()}
+            error={job.error?.code === 'model' ? job.error.message : null}
+          />
+        </Step>
+
+        <Step
+          n={3}
+          id="embed"
+          title="Embed"
+          state={embedState}
+          line={<span data-testid="embed-step-line">{embedLine}</span>}
+          action={
+            embedRunning ? (
+              <button type="button" onClick={() => abort.current?.abort()} data-testid="embed-cancel">
+                Cancel
+              </button>
+            ) : (
+              <button type="button" className={embedDone ? '' : 'primary'} disabled={canStart !== null} onClick={() => void startEmbedding()} data-testid="embed-start">
+                {embedDone ? 'Embed again' : loaded ? `Embed ${formatCount(images)} images` : 'Embed'}
+              </button>
+            )
+          }
+        >
+          <EmbeddingPanel view={job} settings={s.embedSettings} onSettings={setEmbedSettings} canStart={canStart} />
+          <details className="advanced">
+            <summary>Storage: cached embeddings and models</summary>
+            <CachePanel refreshKey={s.cacheVersion} />
+          </details>
+        </Step>
+
+        <Step n={4} id="train" title="Train" state={trainState} line={<span data-testid="train-step-line">{trainLine}</span>}>
+          <TrainingSection loaded={loaded} split={split} encoder={s.loadedEncoder} embeddingRunning={embedRunning} head={s.head} />
+        </Step>
+
+        <Step n={5} id="use" title="Use: download, search, map" state={useState} line={useLine}>
+          <SimilaritySection
+            loaded={loaded}
+            split={split}
+            encoder={s.loadedEncoder}
+            encoderSource={source}
+            backend={s.backend}
+            cropToBox={s.embedSettings.cropToBox}
+            embeddingRunning={embedRunning}
+            head={s.head}
+            onHead={(head) => session.set({ head })}
+            chosenRunId={s.chosenRunId}
+            onChosenRun={(chosenRunId) => session.set({ chosenRunId })}
+          />
+        </Step>
       </main>
     </div>
   );

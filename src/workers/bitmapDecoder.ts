@@ -23,6 +23,18 @@ export class BitmapDecoder implements ImageDecoder {
   decoded = 0;
   private active = 0;
   private busySince = 0;
+  /** Thumbnails made while decoding (path -> small JPEG), taken by `takeThumbnail`. */
+  private readonly thumbnails = new Map<string, Blob>();
+
+  /** @param thumbnailSide when set, every decode also makes a JPEG thumbnail this many pixels on its long side. */
+  constructor(private readonly thumbnailSide = 0) {}
+
+  /** The thumbnail made for this path (once), if any. */
+  takeThumbnail(path: string): Blob | undefined {
+    const t = this.thumbnails.get(path);
+    this.thumbnails.delete(path);
+    return t;
+  }
 
   async decode(file: DatasetFile, spec: DecodeSpec): Promise<DecodedImage> {
     if (this.active++ === 0) this.busySince = performance.now();
@@ -43,11 +55,17 @@ export class BitmapDecoder implements ImageDecoder {
     };
     let bitmap: ImageBitmap;
     try {
-      if (spec.crop || spec.resize === 'center-crop') {
+      if (spec.crop || spec.resize === 'center-crop' || this.thumbnailSide > 0) {
+        // one full decode serves the crop and the thumbnail
         const full = await createImageBitmap(blob);
         try {
-          const rect = spec.crop ? clampBox(spec.crop, full.width, full.height) : centreSquare(full.width, full.height);
-          bitmap = await createImageBitmap(full, rect.left, rect.top, rect.width, rect.height, resize);
+          if (this.thumbnailSide > 0) this.thumbnails.set(file.path, await thumbnailOf(full, this.thumbnailSide));
+          if (!spec.crop && spec.resize !== 'center-crop') {
+            bitmap = await createImageBitmap(full, resize);
+          } else {
+            const rect = spec.crop ? clampBox(spec.crop, full.width, full.height) : centreSquare(full.width, full.height);
+            bitmap = await createImageBitmap(full, rect.left, rect.top, rect.width, rect.height, resize);
+          }
         } finally {
           full.close();
         }
@@ -57,6 +75,10 @@ export class BitmapDecoder implements ImageDecoder {
     } catch (e) {
       throw new DecodeError(file.path, e instanceof Error ? e.message : String(e));
     }
+    return this.rgb(bitmap, spec);
+  }
+
+  private rgb(bitmap: ImageBitmap, spec: DecodeSpec): DecodedImage {
     try {
       const rgba = this.pixels(bitmap, spec.width, spec.height);
       const rgb = new Uint8Array(spec.width * spec.height * 3);
@@ -82,6 +104,18 @@ export class BitmapDecoder implements ImageDecoder {
     ctx.drawImage(bitmap, 0, 0, width, height);
     return ctx.getImageData(0, 0, width, height).data;
   }
+}
+
+/** A small JPEG of the whole image, its long side `side` pixels, for the pages that show images without their files. */
+async function thumbnailOf(full: ImageBitmap, side: number): Promise<Blob> {
+  const scale = Math.min(1, side / Math.max(full.width, full.height));
+  const width = Math.max(1, Math.round(full.width * scale));
+  const height = Math.max(1, Math.round(full.height * scale));
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('OffscreenCanvas 2D context is not available in this worker.');
+  ctx.drawImage(full, 0, 0, width, height);
+  return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
 }
 
 function centreSquare(width: number, height: number): { left: number; top: number; width: number; height: number } {

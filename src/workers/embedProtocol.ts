@@ -63,7 +63,16 @@ export type EncoderSource =
   /** The files of a dropped model folder (model.json + weight shards). */
   | { kind: 'files'; files: FileRef[]; card?: ModelCard };
 
-export interface EmbedImage extends FileRef {
+/**
+ * An image to embed. `file` is null when the page knows the image only from a saved
+ * manifest (its folder is not connected): its identity (path, size, date) still finds its
+ * cached embedding, and the job asks for the folder only if it is not embedded yet.
+ */
+export interface EmbedImage {
+  path: string;
+  file: File | null;
+  size: number;
+  lastModified: number;
   classId: number;
   bbox?: BoundingBox;
 }

@@ -5,6 +5,7 @@
  * `cancel` reaches the running job at once through its AbortController.
  */
 import * as tf from '@tensorflow/tfjs';
+import { detachedFile } from '../core/data/datasetFile';
 import { imageIdentity } from '../core/data/loadDataset';
 import { artifactsOfFiles, similarityModelExport } from '../core/export/similarityModelExport';
 import { embedImages, EmbeddingAbortedError } from '../core/encoder/embedImages';
@@ -12,6 +13,7 @@ import type { ImageEncoder } from '../core/encoder/loadEncoder';
 import { preprocessingKey } from '../core/encoder/modelCard';
 import { retrievalMetrics } from '../core/eval/retrievalMetrics';
 import { EmbeddingCache } from '../storage/embeddingCache';
+import { putThumbnails } from '../storage/sessionDb';
 import { isQuotaError } from '../storage/studioDb';
 import { activateBackend, probeBackends } from './backends';
 import { fastestBackend, timeBackend } from './benchmarkBackends';
@@ -28,7 +30,8 @@ import type {
   ErrorCode,
 } from './embedProtocol';
 import { requestProblem } from './embedProtocol';
-import { resolveModel, loadResolved, type ResolvedModel } from './loadEncoderSource';
+import { EncoderDownloadError, resolveModel, loadResolved, type ResolvedModel } from './loadEncoderSource';
+import { MODEL_FOLDER_HINT } from '../core/encoder/loadFailure';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -44,6 +47,9 @@ class JobError extends Error {
     super(message);
   }
 }
+
+/** Long side of the thumbnails made while embedding (shown when the image files are not connected). */
+const THUMBNAIL_SIDE = 100;
 
 const running = new Map<string, AbortController>();
 let queue: Promise<void> = Promise.resolve();
@@ -132,7 +138,8 @@ async function resolve(jobId: string, source: EncoderSource): Promise<ResolvedMo
   try {
     return await resolveModel(source, (from, fraction) => post({ type: 'model-loading', jobId, from, fraction }));
   } catch (e) {
-    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof EncoderDownloadError) throw new JobError('model', e.message);
+    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}. ${MODEL_FOLDER_HINT}`);
   }
 }
 
@@ -196,7 +203,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
   try {
     encoder = await loadResolved(model);
   } catch (e) {
-    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}`);
+    throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}. ${MODEL_FOLDER_HINT}`);
   }
   const summary: EncoderSummary = {
     id: card.id,
@@ -213,7 +220,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
   try {
     const dim = encoder.featureSize;
     await cache.registerSet({ preprocessingKey: key, modelId: card.id, modelName: card.name, featureSize: dim });
-    const files = images.map((img) => new BrowserDatasetFile(img.path, img.file));
+    const files = images.map((img) => (img.file ? new BrowserDatasetFile(img.path, img.file) : detachedFile(img.path, img.size, img.lastModified)));
     const identities = files.map((f) => imageIdentity(f));
 
     const readStarted = performance.now();
@@ -235,7 +242,15 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
     });
 
     const missing = lookup.missing;
-    const decoder = new BitmapDecoder();
+    const notConnected = missing.filter((i) => !images[i].file).length;
+    if (notConnected > 0) {
+      throw new JobError(
+        'input',
+        `${notConnected} image${notConnected === 1 ? ' is' : 's are'} not embedded yet and the dataset folder is not connected: ` +
+          `reconnect the folder or drop it again, then embed (the ${lookup.found.length} already embedded are kept).`,
+      );
+    }
+    const decoder = new BitmapDecoder(THUMBNAIL_SIDE);
     let embedded = 0;
     let failed = 0;
     let cancelled = false;
@@ -264,6 +279,12 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
         const batchIdentities = indices.map((k) => identities[missing[k]]);
         try {
           await cache.putBatch(key, batchIdentities, embeddings, dim);
+          const thumbs = indices.flatMap((k, r) => {
+            const blob = decoder.takeThumbnail(files[missing[k]].path);
+            return blob ? [{ identity: batchIdentities[r], blob }] : [];
+          });
+          // the thumbnails only spare the page the image files later: losing them is not an error
+          await putThumbnails(thumbs).catch((e: unknown) => console.warn('Could not store thumbnails:', e));
         } catch (e) {
           if (isQuotaError(e)) {
             throw new JobError(

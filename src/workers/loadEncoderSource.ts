@@ -1,12 +1,18 @@
 /// <reference lib="webworker" />
 import * as tf from '@tensorflow/tfjs';
 import { findModelJson, readModelJson } from '../core/encoder/filesIOHandler';
+import { downloadFailure } from '../core/encoder/loadFailure';
 import { inferModelCard } from '../core/encoder/inferModelCard';
 import { loadEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
 import type { ModelCard } from '../core/encoder/modelCard';
 import { ModelStore, artifactBytes } from '../storage/modelStore';
 import { BrowserDatasetFile } from './browserFile';
 import type { EncoderSource, EncoderSummary } from './embedProtocol';
+
+/** A download that failed; its message names the URL, the cause and the model-folder route. */
+export class EncoderDownloadError extends Error {
+  override name = 'EncoderDownloadError';
+}
 
 /** A model's weights resolved to something every backend can load again, plus its card. */
 export interface ResolvedModel {
@@ -53,7 +59,11 @@ export async function resolveModel(
     } else {
       from = 'network';
       onProgress(from, 0);
-      artifacts = await tf.io.http(source.url, { onProgress: (f: number) => onProgress('network', f) }).load!();
+      try {
+        artifacts = await tf.io.http(source.url, { onProgress: (f: number) => onProgress('network', f) }).load!();
+      } catch (e) {
+        throw new EncoderDownloadError(downloadFailure(source.url, e, (globalThis.navigator as { onLine?: boolean } | undefined)?.onLine));
+      }
       const name = source.card?.name ?? source.url;
       try {
         await store.put(source.url, name, artifacts);

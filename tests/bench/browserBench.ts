@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { sharedPath } from '../support/shared';
-import { dropFolder, embedAndWait, launchBrowser, serveModelAt, startStudio, type Browser } from '../e2e/support/studio';
+import { dropFolder, embedAndWait, launchBrowser, serveModelAt, startStudio, type Browser, revealed } from '../e2e/support/studio';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -84,10 +84,10 @@ async function pipelineRun(browser: Browser, url: string, modelUrl: string, fold
   await page.reload();
   await dropFolder(browser, folder);
   await page.getByTestId('dataset-images').waitFor({ timeout: 120_000 });
-  await page.getByTestId('encoder-url').fill(modelUrl);
-  await page.getByTestId('encoder-url-use').click();
-  await page.getByTestId('backend-select').selectOption('wasm');
-  await page.getByTestId('embed-batch').fill(String(batchSize));
+  await (await revealed(page, 'encoder-url')).fill(modelUrl);
+  await (await revealed(page, 'encoder-url-use')).click();
+  await (await revealed(page, 'backend-select')).selectOption('wasm');
+  await (await revealed(page, 'embed-batch')).fill(String(batchSize));
   const r = await embedAndWait(page, 900_000);
   if (r.embedded !== expected) throw new Error(`pipeline embedded ${r.embedded}, expected ${expected}`);
   const events = (await page.evaluate(() => (window as unknown as { __benchEvents?: unknown[] }).__benchEvents ?? [])) as (EmbedDone & {

@@ -28,8 +28,7 @@ import {
   startStudio,
   storedEmbeddings,
   TEST_MODEL,
-  TEST_MODEL_URL,
-} from '../e2e/support/studio';
+  TEST_MODEL_URL, revealed } from '../e2e/support/studio';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -69,8 +68,8 @@ async function main(): Promise<void> {
     await chooseTestEncoder(page, backend);
     await embedAndWait(page);
 
-    await page.getByTestId('train-setting-maxEpochs').fill(String(epochs));
-    await page.getByTestId('train-backend').selectOption(backend);
+    await (await revealed(page, 'train-setting-maxEpochs')).fill(String(epochs));
+    await (await revealed(page, 'train-backend')).selectOption(backend);
     const started = Date.now();
     await page.getByTestId('train-start').click();
     await page.waitForFunction(

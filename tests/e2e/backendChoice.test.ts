@@ -10,8 +10,7 @@ import {
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
-  type StudioServer,
-} from './support/studio';
+  type StudioServer, revealed } from './support/studio';
 import { addCarImages, tempFolder } from './support/datasets';
 
 const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -39,7 +38,7 @@ describe('choosing the fastest backend by timing the encoder (real Chromium)', (
     await dropFolder(browser, folder);
     await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
     await chooseTestEncoder(page, 'auto');
-    await page.getByTestId('backend-measure').click();
+    await (await revealed(page, 'backend-measure')).click();
     const measure = page.getByTestId('backend-measure');
     await expect.poll(() => measure.textContent(), { timeout: 240_000 }).toBe('Time the encoder on each');
 

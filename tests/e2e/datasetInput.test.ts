@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFullScaleDevkit } from '../../src/cli/fullScaleDataset';
 import { sharedPath } from '../support/shared';
 import { tempFolder } from './support/datasets';
-import { dropFolder, launchBrowser, pickFolder, startStudio, textOf, type Browser, type StudioServer } from './support/studio';
+import { dropFolder, launchBrowser, pickFolder, startStudio, textOf, type Browser, type StudioServer, revealed } from './support/studio';
 
 describe('dataset folder input (real Chromium)', () => {
   let server: StudioServer;
@@ -42,7 +42,7 @@ describe('dataset folder input (real Chromium)', () => {
     expect(await textOf(page, 'dataset-images')).toBe('1,619');
     expect(await textOf(page, 'dataset-classes')).toBe('40');
     const before = await page.getByTestId('validation-class-list').textContent();
-    await page.getByTestId('split-numpy').check();
+    await (await revealed(page, 'split-numpy')).check();
     const numpy = await page.getByTestId('validation-class-list').textContent();
     expect(numpy).not.toBe(before);
     expect(await page.getByTestId('validation-class-list').locator('li').count()).toBe(20);

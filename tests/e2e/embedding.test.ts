@@ -1,4 +1,4 @@
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../support/shared';
@@ -18,12 +18,37 @@ import {
 } from './support/studio';
 import { addCarImages, tempFolder } from './support/datasets';
 
-/** A small class-folders dataset with one corrupt JPEG and one text file among good images. */
+/**
+ * A small class-folders dataset with every kind of bad input among good images: a corrupt
+ * JPEG, a text file, system files (.DS_Store, Thumbs.db, __MACOSX/), an empty class folder
+ * and a class of one image.
+ */
 function brokenDataset(): string {
   const root = addCarImages(tempFolder('broken'), 3, 0, 4);
-  const [first, second] = readdirSync(root);
+  const [first, second] = readdirSync(root).sort();
   writeFileSync(path.join(root, first, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8]));
   writeFileSync(path.join(root, second, 'notes.txt'), 'not an image');
+  writeFileSync(path.join(root, '.DS_Store'), 'x');
+  writeFileSync(path.join(root, first, 'Thumbs.db'), 'x');
+  mkdirSync(path.join(root, '__MACOSX', first), { recursive: true });
+  writeFileSync(path.join(root, '__MACOSX', first, '._broken.jpg'), 'x');
+  mkdirSync(path.join(root, 'Empty Class'));
+  mkdirSync(path.join(root, 'Lonely Class'));
+  copyFileSync(path.join(root, second, readdirSync(path.join(root, second)).sort()[0]), path.join(root, 'Lonely Class', 'only.jpg'));
+  return root;
+}
+
+/** CSV annotations with a file listed twice, a box of zero area and one outside its image. */
+function badAnnotations(): string {
+  const root = addCarImages(tempFolder('bad-annotations'), 2, 0, 2);
+  const [a, b] = readdirSync(root).sort();
+  const [a1, a2] = readdirSync(path.join(root, a)).sort();
+  const [b1, b2] = readdirSync(path.join(root, b)).sort();
+  writeFileSync(path.join(root, 'names.csv'), `${a}\n${b}\n`);
+  writeFileSync(
+    path.join(root, 'anno_train.csv'),
+    [`${a1},1,1,60,40,1`, `${a2},10,10,10,50,1`, `${a1},1,1,60,40,1`, `${b1},-5,2,80,60,2`, `${b2},1,1,70,50,2`].join('\n') + '\n',
+  );
   return root;
 }
 
@@ -91,7 +116,7 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     expect(served.requests).toEqual(['model.json', 'weights.bin']); // not downloaded again
   });
 
-  it('reports a corrupt JPEG and a text file, and embeds the rest', async () => {
+  it('accounts for every unused file and folder of a bad folder, decode failures included after embedding', async () => {
     const { page } = browser;
     const folder = brokenDataset();
     temp.push(folder);
@@ -99,13 +124,50 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     await dropFolder(browser, folder);
     await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
     expect(await textOf(page, 'dataset-layout')).toBe('one folder per class');
-    expect(await textOf(page, 'dataset-images')).toBe('13');
-    expect(await page.getByTestId('dataset-problems').innerText()).toContain('notes.txt');
+    expect(await textOf(page, 'dataset-images')).toBe('14');
+    expect(await textOf(page, 'dataset-classes')).toBe('4');
+    const lines = async () => (await page.getByTestId('dataset-problems').locator('li').allInnerTexts()).map((t) => t.trim());
+    const [first, second] = readdirSync(folder).filter((d) => !d.startsWith('.') && d !== '__MACOSX').sort();
+    const before = [
+      '.DS_Store, Thumbs.db, __MACOSX/: 3 system files ignored.',
+      `${second}/notes.txt — Not an image (.txt); ignored.`,
+      'Empty Class — Class folder "Empty Class" is empty; left out.',
+      'Lonely Class/only.jpg — Class "Lonely Class" has a single image: it is evaluated as a distractor, never a query.',
+    ];
+    expect(await lines()).toEqual(before);
+    expect(await textOf(page, 'dataset-problem-count')).toBe('4');
+    expect(await textOf(page, 'dataset-problem-summary')).toBe('2 files or folders left out · 3 system files ignored · 1 note');
     await chooseTestEncoder(page, 'wasm');
     const result = await embedAndWait(page);
-    expect(result).toEqual({ embedded: 12, cached: 0, failed: 1 });
+    expect(result).toEqual({ embedded: 13, cached: 0, failed: 1 });
     expect(await page.getByTestId('embed-problems').innerText()).toMatch(/broken\.jpg/);
+    expect(await lines()).toEqual([...before, `${first}/broken.jpg — Could not be decoded (The source image could not be decoded); left out.`]);
+    expect(await textOf(page, 'dataset-problem-count')).toBe('5');
+    expect(await textOf(page, 'dataset-problem-summary')).toBe(
+      '2 files or folders left out · 1 image could not be decoded · 3 system files ignored · 1 note',
+    );
     const stored = Object.keys(await storedEmbeddings(page));
     expect(stored.filter((k) => k.includes('broken.jpg'))).toEqual([]);
+  });
+
+  it('reports a file listed twice, a zero-area box and a box outside its image, each with its row', async () => {
+    const { page } = browser;
+    const folder = badAnnotations();
+    temp.push(folder);
+    await page.goto(server.url);
+    await dropFolder(browser, folder);
+    await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
+    expect(await textOf(page, 'dataset-layout')).toBe('CSV labels');
+    expect(await textOf(page, 'dataset-images')).toBe('4');
+    const [a, b] = readdirSync(folder).filter((d) => !d.endsWith('.csv')).sort();
+    const [a1, a2] = readdirSync(path.join(folder, a)).sort();
+    const [b1] = readdirSync(path.join(folder, b)).sort();
+    const lines = (await page.getByTestId('dataset-problems').locator('li').allInnerTexts()).map((t) => t.trim());
+    expect(lines).toEqual([
+      `${a}/${a2} — Row 2 of anno_train.csv: the box (10, 10)–(10, 50) has zero area; box skipped, the whole image is used.`,
+      `${a}/${a1} — Row 3 of anno_train.csv lists ${a}/${a1} again (first: Row 1 of anno_train.csv); kept once.`,
+      `${b}/${b1} — Row 4 of anno_train.csv: the box (-5, 2)–(80, 60) lies outside the image; clamped to (0, 2)–(80, 60).`,
+    ]);
+    expect(await textOf(page, 'dataset-problem-summary')).toBe('3 notes');
   });
 });

@@ -24,8 +24,7 @@ import {
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
-  type StudioServer,
-} from './support/studio';
+  type StudioServer, revealed } from './support/studio';
 
 const DIM = 256;
 const KEYS = ['rPrecision', 'rPrecisionMacro', 'precisionAt1', 'mapAtR'] as const;
@@ -129,8 +128,8 @@ describe('trained head download, similar-cars search, embedding map and exports 
     await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
     await chooseTestEncoder(page, 'wasm');
     await embedAndWait(page);
-    await page.getByTestId('train-setting-maxEpochs').fill('3');
-    await page.getByTestId('train-backend').selectOption('wasm');
+    await (await revealed(page, 'train-setting-maxEpochs')).fill('3');
+    await (await revealed(page, 'train-backend')).selectOption('wasm');
     await page.getByTestId('train-start').click();
     await page.waitForFunction(
       () => ['done', 'failed'].includes(document.querySelector('[data-testid="train-stage"]')?.getAttribute('data-phase') ?? ''),
@@ -290,6 +289,23 @@ describe('trained head download, similar-cars search, embedding map and exports 
       expect(top.distance).toBeLessThan(1e-5);
     }
     console.log(`[e2e] search over ${galleryCount} validation images: ${ms.toFixed(2)} ms (base + tuned, in the worker)`);
+
+    // the same photo dropped (a real drag and drop) on "Drop a photo here": embedded as the
+    // query, and the page-wide "drop a folder" overlay does not stay behind
+    await page.getByTestId('search-pick').first().click();
+    await expect.poll(() => page.getByTestId('search-query').innerText()).not.toContain('my-photo.jpg');
+    const zone = (await page.getByTestId('search-photo-drop').boundingBox())!;
+    const at = { x: zone.x + zone.width / 2, y: zone.y + zone.height / 2 };
+    const cdp = await browser.context.newCDPSession(page);
+    try {
+      for (const type of ['dragEnter', 'dragOver', 'drop'] as const) {
+        await cdp.send('Input.dispatchDragEvent', { type, ...at, data: { items: [], files: [photo], dragOperationsMask: 1 } });
+      }
+    } finally {
+      await cdp.detach();
+    }
+    await expect.poll(() => page.getByTestId('search-query').innerText(), { timeout: 60_000 }).toContain('my-photo.jpg');
+    expect(await page.locator('.drop-overlay').count()).toBe(0);
   });
 
   it('the whole model and the head load in a page with nothing but @tensorflow/tfjs, and embed a dataset image as the studio does', async () => {
@@ -414,7 +430,7 @@ describe('trained head download, similar-cars search, embedding map and exports 
     await waitMetricsReady(page, '.zip');
     const label = ((await page.getByTestId('head-active').textContent()) ?? '').trim();
     await page.getByTestId('train-from-head').check();
-    await page.getByTestId('train-setting-maxEpochs').fill('1');
+    await (await revealed(page, 'train-setting-maxEpochs')).fill('1');
     await page.getByTestId('train-start').click();
     await page.waitForFunction(
       () =>

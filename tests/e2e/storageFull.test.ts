@@ -14,8 +14,7 @@ import {
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
-  type StudioServer,
-} from './support/studio';
+  type StudioServer, revealed } from './support/studio';
 import { addCarImages } from './support/datasets';
 
 
@@ -29,10 +28,11 @@ import { addCarImages } from './support/datasets';
  */
 async function fillStorageAfter(browser: Browser, allowed: number): Promise<void> {
   const { page } = browser;
-  // The worker starts on its first request: detecting the backends is one.
+  // The worker starts on its first request: detecting the backends is one (under the Encoder's Advanced).
+  await revealed(page, 'backend-select');
   await page.getByRole('button', { name: 'Detect' }).click();
   await page.getByTestId('backend-table').waitFor({ timeout: 60_000 });
-  const workers = page.workers();
+  const workers = page.workers().filter((w) => w.url().includes('embedWorker'));
   expect(workers.length).toBe(1);
   await workers[0].evaluate((allowed) => {
     const put = IDBObjectStore.prototype.put;
@@ -73,7 +73,7 @@ describe('storage full while embedding (real Chromium quota, wasm)', () => {
     await dropFolder(browser, folder);
     await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
     await chooseTestEncoder(page, 'wasm');
-    await page.getByTestId('embed-batch').fill(String(BATCH));
+    await (await revealed(page, 'embed-batch')).fill(String(BATCH));
     try {
       return await embedAndWait(page);
     } catch {

@@ -11,8 +11,7 @@ import {
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
-  type StudioServer,
-} from './support/studio';
+  type StudioServer, revealed } from './support/studio';
 
 const EPOCHS = 4;
 
@@ -34,7 +33,7 @@ async function waitForPhase(page: Page, wanted: string[], timeout = 120_000): Pr
 }
 
 async function setSetting(page: Page, key: string, value: string): Promise<void> {
-  await page.getByTestId(`train-setting-${key}`).fill(value);
+  await (await revealed(page, `train-setting-${key}`)).fill(value);
 }
 
 describe('training the head in a worker, with live charts and a run history (real Chromium, wasm)', () => {
@@ -71,7 +70,7 @@ describe('training the head in a worker, with live charts and a run history (rea
 
   it('trains a few epochs: one chart point per epoch, pause and resume, a summary at the end', async () => {
     await setSetting(page, 'maxEpochs', String(EPOCHS));
-    await page.getByTestId('train-backend').selectOption('wasm');
+    await (await revealed(page, 'train-backend')).selectOption('wasm');
     const started = Date.now();
     await page.getByTestId('train-start').click();
     await page.getByTestId('train-pause').click();
@@ -100,6 +99,10 @@ describe('training the head in a worker, with live charts and a run history (rea
       expect(await textOf(`train-summary-tuned-${key}`)).toMatch(/^\d+\.\d%$/);
     }
 
+    // not hovering, the legend shows the latest values (never "—" for a chart with data)
+    const legend = await page.getByTestId('train-chart-loss').locator('.u-legend').innerText();
+    expect(legend).toMatch(/epoch\s*4/);
+    expect(legend).not.toContain('—');
     // values on hover: uPlot's legend shows the epoch under the cursor
     const over = page.getByTestId('train-chart-loss').locator('.u-over');
     const box = (await over.boundingBox())!;
@@ -142,6 +145,7 @@ describe('training the head in a worker, with live charts and a run history (rea
     const finished = rows.nth(1);
     expect(await interrupted.getAttribute('data-status')).toBe('interrupted');
     expect(Number(await interrupted.getAttribute('data-epochs'))).toBeGreaterThanOrEqual(2);
+    expect(await interrupted.getByTestId('run-status').innerText()).toMatch(/^interrupted after epoch \d+$/);
     expect(await finished.getAttribute('data-status')).toBe('finished');
     expect(Number(await finished.getAttribute('data-epochs'))).toBe(EPOCHS);
 

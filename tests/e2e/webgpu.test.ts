@@ -12,8 +12,7 @@ import {
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
-  type StudioServer,
-} from './support/studio';
+  type StudioServer, revealed } from './support/studio';
 import { addCarImages, tempFolder } from './support/datasets';
 
 /** Two classes of two images: WebGPU on a software adapter is about 100x slower than WASM here. */
@@ -43,7 +42,7 @@ describe('WebGPU backend in the worker (SwiftShader adapter)', () => {
     await page.goto(server.url);
     await dropFolder(browser, folder);
     await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
-    await page.getByTestId('embed-batch').fill('2');
+    await (await revealed(page, 'embed-batch')).fill('2');
 
     await chooseTestEncoder(page, 'webgpu');
     expect(await embedAndWait(page, 300_000)).toEqual({ embedded: 4, cached: 0, failed: 0 });
@@ -55,9 +54,11 @@ describe('WebGPU backend in the worker (SwiftShader adapter)', () => {
     expect(Object.keys(onWebgpu)).toHaveLength(4);
 
     // Same key on every backend (the backend does not change the embedding): clear, redo on wasm.
+    await revealed(page, 'cache-panel'); // under the Embed step's "Storage"
+    await revealed(page, 'cache-panel'); // under the Embed step's "Storage"
     await page.getByTestId('cache-panel').getByRole('button', { name: 'Clear' }).first().click();
     await expect.poll(async () => Object.keys(await storedEmbeddings(page)).length).toBe(0);
-    await page.getByTestId('backend-select').selectOption('wasm');
+    await (await revealed(page, 'backend-select')).selectOption('wasm');
     expect(await embedAndWait(page)).toEqual({ embedded: 4, cached: 0, failed: 0 });
     const onWasm = await storedEmbeddings(page);
 

@@ -1,33 +1,30 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Dataset, ImageRecord } from '../../core/data/dataset';
+import { imageIdentity } from '../../core/data/loadDataset';
 import { BrowserDatasetFile } from '../../workers/browserFile';
+import { Thumb } from '../search/Thumb';
 
 const PER_CLASS = 4;
 
-/** A few thumbnails of one class, created only when the row scrolls into view, revoked after. */
+/**
+ * A few thumbnails of one class, made only when the row scrolls into view: from the files
+ * when the folder is connected, else from the thumbnails stored while embedding.
+ */
 function ClassRow(props: { name: string; images: ImageRecord[]; total: number; split: 'train' | 'validation' }) {
   const row = useRef<HTMLLIElement>(null);
-  const [urls, setUrls] = useState<string[]>([]);
+  const [visible, setVisible] = useState(false);
 
   useEffect(() => {
     const el = row.current;
     if (!el) return;
-    let created: string[] = [];
     const observer = new IntersectionObserver((entries) => {
       if (!entries.some((e) => e.isIntersecting)) return;
       observer.disconnect();
-      created = props.images
-        .map((r) => r.file)
-        .filter((f): f is BrowserDatasetFile => f instanceof BrowserDatasetFile)
-        .map((f) => URL.createObjectURL(f.file));
-      setUrls(created);
+      setVisible(true);
     }, { rootMargin: '200px' });
     observer.observe(el);
-    return () => {
-      observer.disconnect();
-      created.forEach((u) => URL.revokeObjectURL(u));
-    };
-  }, [props.images]);
+    return () => observer.disconnect();
+  }, []);
 
   return (
     <li ref={row} className="class-row">
@@ -36,9 +33,15 @@ function ClassRow(props: { name: string; images: ImageRecord[]; total: number; s
         {props.name} <span className="muted">({props.total})</span>
       </div>
       <div className="thumbs">
-        {urls.map((u, i) => (
-          <img key={u} src={u} alt={`${props.name} sample ${i + 1}`} loading="lazy" decoding="async" />
-        ))}
+        {visible &&
+          props.images.map((r, i) => (
+            <Thumb
+              key={r.file.path}
+              file={r.file instanceof BrowserDatasetFile ? r.file.file : null}
+              identity={imageIdentity(r.file)}
+              alt={`${props.name} sample ${i + 1}`}
+            />
+          ))}
       </div>
     </li>
   );

@@ -1,24 +1,53 @@
-import { useMemo, useRef } from 'react';
+import { useMemo, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import { formatCount } from '../format';
 import { Panel, Stat } from '../shell/Panel';
+import { problemKind } from '../../core/data/dataset';
 import { ClassGallery } from './ClassGallery';
-import { readPicked, type PickedFolder } from './folderFiles';
+import { problemSummary } from './problemSummary';
+import { readHandle, requestFolderPermission, type PickedFolder } from './folderFiles';
 import { SplitSettings, type SplitSettingsValue } from './SplitSettings';
 import type { DatasetLoadState } from './useDatasetLoader';
 
 const LAYOUT_NAMES = { devkit: 'Stanford Cars devkit', 'class-folders': 'one folder per class', csv: 'CSV labels' } as const;
 const PROBLEMS_SHOWN = 200;
 
+/** The decoder's reason without the "Cannot decode <path>: " it starts with. */
+function decodeReason(p: { path: string; message: string }): string {
+  const prefix = `Cannot decode ${p.path}: `;
+  return (p.message.startsWith(prefix) ? p.message.slice(prefix.length) : p.message).replace(/\.$/, '');
+}
+
 export function DatasetPanel(props: {
   state: DatasetLoadState;
   split: ClassSplit | null;
   splitSettings: SplitSettingsValue;
   onSplitSettings: (v: SplitSettingsValue) => void;
-  onPicked: (folder: PickedFolder) => void;
+  /** Whether the image files are in this page, or only the saved manifest. */
+  filesConnected: boolean;
+  /** The dropped folder's handle, to reconnect it after a reload. */
+  folderHandle: FileSystemDirectoryHandle | null;
+  onReconnected: (folder: Promise<PickedFolder>) => void;
+  /** Images the embedding could not decode (they join the report after embedding). */
+  decodeFailures: { path: string; message: string }[];
+  decodeFailureCount: number;
 }) {
   const { state, split } = props;
-  const input = useRef<HTMLInputElement>(null);
+  const [reconnecting, setReconnecting] = useState(false);
+  const [reconnectError, setReconnectError] = useState<string | null>(null);
+  const reconnect = async (handle: FileSystemDirectoryHandle) => {
+    setReconnecting(true);
+    setReconnectError(null);
+    try {
+      const answer = await requestFolderPermission(handle);
+      if (answer === 'granted') props.onReconnected(readHandle(handle));
+      else setReconnectError(answer === 'unsupported' ? 'This browser cannot reconnect a folder: drop it again.' : 'Permission to read the folder was not given: drop it again instead.');
+    } catch (e) {
+      setReconnectError(`Could not reconnect the folder (${e instanceof Error ? e.message : String(e)}): drop it again instead.`);
+    } finally {
+      setReconnecting(false);
+    }
+  };
   const loaded = state.phase === 'ready' ? state.loaded : null;
 
   const counts = useMemo(() => {
@@ -28,6 +57,8 @@ export function DatasetPanel(props: {
     for (const img of loaded.dataset.images) if (train.has(img.classId)) trainImages += 1;
     return { train, trainImages, validationImages: loaded.dataset.images.length - trainImages };
   }, [loaded, split]);
+
+  const problemCount = (loaded?.dataset.problems.length ?? 0) + props.decodeFailureCount;
 
   const status =
     state.phase === 'reading'
@@ -40,24 +71,28 @@ export function DatasetPanel(props: {
 
   return (
     <Panel id="dataset" title="Dataset" status={status}>
-      <div className="row">
-        <p className="hint">Drop a dataset folder anywhere on this page, or</p>
-        <button type="button" onClick={() => input.current?.click()}>
-          Choose folder…
-        </button>
-        <input
-          ref={input}
-          type="file"
-          hidden
-          data-testid="dataset-picker"
-          webkitdirectory=""
-          multiple
-          onChange={(e) => {
-            if (e.target.files && e.target.files.length > 0) props.onPicked(readPicked(e.target.files));
-            e.target.value = '';
-          }}
-        />
-      </div>
+      {loaded && !props.filesConnected && (
+        <div className="notice" data-testid="dataset-not-connected">
+          <p className="hint">
+            Restored from your last session: training, search and the map work from the browser’s storage. Only new
+            embeddings need the image files: reconnect the folder, or drop it again (files are matched by path, size and date,
+            so nothing is embedded twice).
+          </p>
+          {props.folderHandle && (
+            <div className="row">
+              <button type="button" data-testid="dataset-reconnect" disabled={reconnecting} onClick={() => void reconnect(props.folderHandle!)}>
+                Reconnect folder “{props.folderHandle.name}”
+              </button>
+              {reconnecting && <span className="hint">Waiting for your permission to read the folder…</span>}
+            </div>
+          )}
+          {reconnectError && (
+            <p className="error" role="alert" data-testid="dataset-reconnect-error">
+              {reconnectError}
+            </p>
+          )}
+        </div>
+      )}
 
       {state.phase === 'failed' && (
         <p className="error" role="alert" data-testid="dataset-error">
@@ -82,10 +117,17 @@ export function DatasetPanel(props: {
               value={`${split.validationClasses.length} classes · ${formatCount(counts.validationImages)} images`}
               testId="dataset-validation"
             />
-            <Stat label="Problems" value={formatCount(loaded.dataset.problems.length)} testId="dataset-problem-count" />
+            <Stat label="Problems" value={formatCount(problemCount)} testId="dataset-problem-count" />
           </dl>
 
-          <SplitSettings value={props.splitSettings} onChange={props.onSplitSettings} />
+          <details className="advanced" data-testid="split-advanced">
+            <summary>Advanced: how the classes are split</summary>
+            <p className="hint">
+              Half of the classes train the head; the other half, never seen in training, measure it (as in the recipe). The
+              seed picks which.
+            </p>
+            <SplitSettings value={props.splitSettings} onChange={props.onSplitSettings} />
+          </details>
 
           <details className="class-lists">
             <summary>Class lists</summary>
@@ -109,15 +151,25 @@ export function DatasetPanel(props: {
             </div>
           </details>
 
-          {loaded.dataset.problems.length > 0 && (
-            <details className="problems" open={loaded.dataset.problems.length <= 20}>
-              <summary>
-                {formatCount(loaded.dataset.problems.length)} files left out
+          {problemCount > 0 && (
+            <details className="problems" open={problemCount <= 20}>
+              <summary data-testid="dataset-problem-summary">
+                {problemSummary(loaded.dataset.problems, props.decodeFailureCount)}
               </summary>
               <ul data-testid="dataset-problems">
                 {loaded.dataset.problems.slice(0, PROBLEMS_SHOWN).map((p, i) => (
-                  <li key={i}>
-                    <code>{p.path}</code> — {p.message}
+                  <li key={i} data-kind={problemKind(p)}>
+                    {p.path && (
+                      <>
+                        <code>{p.path}</code> —{' '}
+                      </>
+                    )}
+                    {p.message}
+                  </li>
+                ))}
+                {props.decodeFailures.map((p, i) => (
+                  <li key={`decode-${i}`} data-kind="left-out">
+                    <code>{p.path}</code> — Could not be decoded ({decodeReason(p)}); left out.
                   </li>
                 ))}
               </ul>

@@ -1,10 +1,6 @@
-import type { ClassSplitMode } from '../../core/data/classSplit';
+import type { SplitSettingsValue } from '../session/settingsTypes';
 
-export interface SplitSettingsValue {
-  seed: number;
-  trainFraction: number;
-  mode: ClassSplitMode;
-}
+export type { SplitSettingsValue };
 
 /** Seed, training fraction and "same split as the reference" (numpy's generator). */
 export function SplitSettings(props: { value: SplitSettingsValue; onChange: (v: SplitSettingsValue) => void }) {

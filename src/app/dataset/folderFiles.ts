@@ -6,6 +6,50 @@ export interface PickedFolder {
   name: string;
   /** Paths relative to that folder, '/'-separated. */
   files: BrowserDatasetFile[];
+  /** Every folder below it (relative paths), empty ones included; a dropped folder only (a picker does not list folders). */
+  folders?: string[];
+  /** The dropped folder's File System Access handle, where the browser gives one (to reconnect it later). */
+  handle?: FileSystemDirectoryHandle;
+}
+
+/** The parts of the File System Access API used here (not all are in TypeScript's DOM types yet). */
+interface DirectoryHandleLike {
+  kind: 'directory';
+  name: string;
+  values(): AsyncIterable<{ kind: 'file' | 'directory'; name: string; getFile?: () => Promise<File> }>;
+  queryPermission?(options: { mode: 'read' }): Promise<PermissionState>;
+  requestPermission?(options: { mode: 'read' }): Promise<PermissionState>;
+}
+
+/** Whether the page may read the folder now, without asking ('granted'), or must ask ('prompt'). */
+export async function folderPermission(handle: FileSystemDirectoryHandle): Promise<PermissionState | 'unsupported'> {
+  const h = handle as unknown as DirectoryHandleLike;
+  return h.queryPermission ? h.queryPermission({ mode: 'read' }) : 'unsupported';
+}
+
+/** Asks the person (a browser prompt) to let the page read the folder again; must follow a click. */
+export async function requestFolderPermission(handle: FileSystemDirectoryHandle): Promise<PermissionState | 'unsupported'> {
+  const h = handle as unknown as DirectoryHandleLike;
+  return h.requestPermission ? h.requestPermission({ mode: 'read' }) : 'unsupported';
+}
+
+/** Every file and folder below a directory handle (read permission granted). */
+export async function readHandle(handle: FileSystemDirectoryHandle, onProgress?: ReadProgress): Promise<PickedFolder> {
+  const files: BrowserDatasetFile[] = [];
+  const folders: string[] = [];
+  const visit = async (dir: DirectoryHandleLike, prefix: string): Promise<void> => {
+    for await (const entry of dir.values()) {
+      if (entry.kind === 'file' && entry.getFile) {
+        files.push(new BrowserDatasetFile(prefix + entry.name, await entry.getFile()));
+      } else if (entry.kind === 'directory') {
+        folders.push(prefix + entry.name);
+        await visit(entry as unknown as DirectoryHandleLike, `${prefix}${entry.name}/`);
+        onProgress?.(files.length);
+      }
+    }
+  };
+  await visit(handle as unknown as DirectoryHandleLike, '');
+  return { name: handle.name, files, folders, handle };
 }
 
 export type ReadProgress = (filesFound: number) => void;
@@ -25,19 +69,26 @@ function fileOf(entry: FileSystemFileEntry): Promise<File> {
   return new Promise((resolve, reject) => entry.file(resolve, reject));
 }
 
-async function walk(entry: FileSystemEntry, prefix: string, out: BrowserDatasetFile[], onProgress?: ReadProgress): Promise<void> {
+async function walk(
+  entry: FileSystemEntry,
+  prefix: string,
+  out: BrowserDatasetFile[],
+  folders: string[],
+  onProgress?: ReadProgress,
+): Promise<void> {
   if (entry.isFile) {
     out.push(new BrowserDatasetFile(prefix + entry.name, await fileOf(entry as FileSystemFileEntry)));
     return;
   }
   if (!entry.isDirectory) return;
+  folders.push(prefix.replace(/\/$/, ''));
   const children = await readAllEntries(entry as FileSystemDirectoryEntry);
   const files = children.filter((c) => c.isFile) as FileSystemFileEntry[];
   const got = await Promise.all(files.map(fileOf));
   files.forEach((f, i) => out.push(new BrowserDatasetFile(prefix + f.name, got[i])));
   onProgress?.(out.length);
   for (const child of children) {
-    if (child.isDirectory) await walk(child, `${prefix}${child.name}/`, out, onProgress);
+    if (child.isDirectory) await walk(child, `${prefix}${child.name}/`, out, folders, onProgress);
   }
 }
 
@@ -48,24 +99,34 @@ async function walk(entry: FileSystemEntry, prefix: string, out: BrowserDatasetF
  */
 export function readDrop(dataTransfer: DataTransfer, onProgress?: ReadProgress): Promise<PickedFolder> {
   const entries: FileSystemEntry[] = [];
+  const handles: Promise<FileSystemHandle | null>[] = [];
   for (const item of Array.from(dataTransfer.items)) {
     if (item.kind !== 'file') continue;
+    const getHandle = (item as { getAsFileSystemHandle?: () => Promise<FileSystemHandle | null> }).getAsFileSystemHandle;
+    if (getHandle) handles.push(getHandle.call(item).catch(() => null));
     const entry = item.webkitGetAsEntry();
     if (entry) entries.push(entry);
   }
+  const folderHandle = async (): Promise<FileSystemDirectoryHandle | undefined> => {
+    if (handles.length !== 1) return undefined;
+    const h = await handles[0];
+    return h && h.kind === 'directory' ? (h as FileSystemDirectoryHandle) : undefined;
+  };
   return (async () => {
     const files: BrowserDatasetFile[] = [];
+    const folders: string[] = [];
     if (entries.length === 1 && entries[0].isDirectory) {
       const root = entries[0] as FileSystemDirectoryEntry;
       for (const child of await readAllEntries(root)) {
-        await walk(child, child.isDirectory ? `${child.name}/` : '', files, onProgress);
+        await walk(child, child.isDirectory ? `${child.name}/` : '', files, folders, onProgress);
       }
       onProgress?.(files.length);
-      return { name: root.name, files };
+      const handle = await folderHandle();
+      return { name: root.name, files, folders, ...(handle ? { handle } : {}) };
     }
-    for (const entry of entries) await walk(entry, entry.isDirectory ? `${entry.name}/` : '', files, onProgress);
+    for (const entry of entries) await walk(entry, entry.isDirectory ? `${entry.name}/` : '', files, folders, onProgress);
     onProgress?.(files.length);
-    return { name: '', files };
+    return { name: '', files, folders };
   })();
 }
 

@@ -1,72 +1,62 @@
-import { useCallback, useRef, useState } from 'react';
-import type { Dataset } from '../../core/data/dataset';
 import { loadDataset } from '../../core/data/loadDataset';
+import { IDLE_JOB } from '../embedding/embedJobState';
+import { session } from '../session/sessionStore';
+import { sameDataset, toManifest } from '../session/sessionFormat';
+import type { DatasetLoadState, LoadedDataset } from './datasetState';
 import type { PickedFolder } from './folderFiles';
 
-export interface LoadedDataset {
-  folderName: string;
-  fileCount: number;
-  dataset: Dataset;
-  loadMs: number;
+export type { DatasetLoadState, LoadedDataset } from './datasetState';
+
+let generation = 0;
+let lastCount = 0;
+/** What the Data step showed before a read began (a dropped model folder goes back to it). */
+let settled: DatasetLoadState = { phase: 'empty' };
+
+/** Folder reading progress; throttled to one update per ~500 files. */
+export function onReading(filesFound: number): void {
+  if (filesFound - lastCount < 500 && filesFound !== 0) return;
+  lastCount = filesFound;
+  session.set({ dataset: { phase: 'reading', filesFound } });
 }
 
-export type DatasetLoadState =
-  | { phase: 'empty' }
-  | { phase: 'reading'; filesFound: number }
-  | { phase: 'detecting'; fileCount: number }
-  | { phase: 'ready'; loaded: LoadedDataset }
-  | { phase: 'failed'; message: string; folderName: string };
-
 /**
- * Turns a dropped or picked folder into a Dataset. Only a summary lives in React state
- * (a count while reading, then the one Dataset object): no per-file state, so a
- * 16,185-image folder does not re-render anything per file.
+ * Turns a dropped or picked folder into the session's dataset. Only a summary lives in the
+ * store (a count while reading, then the one Dataset object). `divert` may claim the folder
+ * for something else (a dropped model folder): the Data step then shows what it showed.
+ * The same folder again (same files by path, size and date, same labels) keeps the step
+ * states of the session: nothing is embedded again, and the page knows it.
  */
-export function useDatasetLoader() {
-  const [state, setState] = useState<DatasetLoadState>({ phase: 'empty' });
-  const generation = useRef(0);
-  const lastCount = useRef(0);
-
-  const onReading = useCallback((filesFound: number) => {
-    // Throttled: one render per ~500 files found.
-    if (filesFound - lastCount.current < 500 && filesFound !== 0) return;
-    lastCount.current = filesFound;
-    setState({ phase: 'reading', filesFound });
-  }, []);
-
-  const settled = useRef<DatasetLoadState>({ phase: 'empty' });
-
-  /**
-   * Loads a folder. `divert` may claim it for something else (a dropped model folder):
-   * the panel then goes back to what it showed before.
-   */
-  const load = useCallback(async (folder: Promise<PickedFolder> | PickedFolder, divert?: (f: PickedFolder) => boolean) => {
-    const mine = ++generation.current;
-    lastCount.current = 0;
-    setState({ phase: 'reading', filesFound: 0 });
-    let picked: PickedFolder | undefined;
-    try {
-      picked = await folder;
-      if (mine !== generation.current) return;
-      if (divert?.(picked)) {
-        setState(settled.current);
-        return;
-      }
-      setState({ phase: 'detecting', fileCount: picked.files.length });
-      const started = performance.now();
-      const dataset = await loadDataset(picked.files);
-      if (mine !== generation.current) return;
-      settled.current = {
-        phase: 'ready',
-        loaded: { folderName: picked.name, fileCount: picked.files.length, dataset, loadMs: performance.now() - started },
-      };
-      setState(settled.current);
-    } catch (e) {
-      if (mine !== generation.current) return;
-      settled.current = { phase: 'failed', message: e instanceof Error ? e.message : String(e), folderName: picked?.name ?? '' };
-      setState(settled.current);
+export async function loadFolder(folder: Promise<PickedFolder> | PickedFolder, divert?: (f: PickedFolder) => boolean): Promise<void> {
+  const mine = ++generation;
+  lastCount = 0;
+  const before = session.get().dataset;
+  if (before.phase === 'ready' || before.phase === 'failed' || before.phase === 'empty') settled = before;
+  session.set({ dataset: { phase: 'reading', filesFound: 0 } });
+  let picked: PickedFolder | undefined;
+  try {
+    picked = await folder;
+    if (mine !== generation) return;
+    if (divert?.(picked)) {
+      session.set({ dataset: settled });
+      return;
     }
-  }, []);
-
-  return { state, load, onReading };
+    session.set({ dataset: { phase: 'detecting', fileCount: picked.files.length } });
+    const started = performance.now();
+    const dataset = await loadDataset(picked.files, { folders: picked.folders });
+    if (mine !== generation) return;
+    const loaded: LoadedDataset = { folderName: picked.name, fileCount: picked.files.length, dataset, loadMs: performance.now() - started };
+    const previous = settled.phase === 'ready' ? settled.loaded : null;
+    const same = previous !== null && sameDataset(toManifest(previous), dataset);
+    settled = { phase: 'ready', loaded };
+    session.set((s) => ({
+      dataset: settled,
+      filesConnected: true,
+      folderHandle: picked?.handle ?? (same ? s.folderHandle : null),
+      ...(same ? {} : { embedded: null, job: IDLE_JOB }),
+    }));
+  } catch (e) {
+    if (mine !== generation) return;
+    settled = { phase: 'failed', message: e instanceof Error ? e.message : String(e), folderName: picked?.name ?? '' };
+    session.set({ dataset: settled });
+  }
 }

@@ -32,11 +32,21 @@ export function useFolderDrop(onDrop: (folder: Promise<PickedFolder>) => void, o
       setOver(false);
       onDrop(readDrop(e.dataTransfer, onProgress));
     };
+    // A drop anywhere ends the drag, even one a drop target keeps to itself (stopPropagation
+    // in the photo drop of Similar cars): seen in the capture phase, before any target.
+    const ended = () => {
+      depth = 0;
+      setOver(false);
+    };
+    window.addEventListener('drop', ended, { capture: true });
+    window.addEventListener('dragend', ended, { capture: true });
     window.addEventListener('dragenter', enter);
     window.addEventListener('dragover', overHandler);
     window.addEventListener('dragleave', leave);
     window.addEventListener('drop', drop);
     return () => {
+      window.removeEventListener('drop', ended, { capture: true });
+      window.removeEventListener('dragend', ended, { capture: true });
       window.removeEventListener('dragenter', enter);
       window.removeEventListener('dragover', overHandler);
       window.removeEventListener('dragleave', leave);

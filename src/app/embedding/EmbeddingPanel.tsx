@@ -2,18 +2,25 @@ import { formatCount, formatPercent, formatSeconds } from '../format';
 import { Panel, Stat } from '../shell/Panel';
 import type { EmbedJobView } from './embedJobState';
 
-export interface EmbedSettings {
-  batchSize: number;
-  cropToBox: boolean;
+import type { EmbedSettings } from '../session/settingsTypes';
+
+export type { EmbedSettings };
+
+/** What R-Precision means for this dataset, in a sentence. */
+export function rPrecisionInWords(rPrecision: number, classes: number): string {
+  return (
+    `R-Precision ${formatPercent(rPrecision)}: of the other photos of the same car model, this share is among a photo’s nearest ` +
+    `(as many nearest as there are such photos), over ${classes} models never used for training. ` +
+    `Guessing would give about ${formatPercent(1 / Math.max(1, classes))}.`
+  );
 }
 
 export function EmbeddingPanel(props: {
   view: EmbedJobView;
   settings: EmbedSettings;
   onSettings: (s: EmbedSettings) => void;
+  /** Why embedding cannot start yet, if so. */
   canStart: string | null;
-  onStart: () => void;
-  onCancel: () => void;
 }) {
   const { view, settings } = props;
   const running = view.phase === 'running';
@@ -22,39 +29,35 @@ export function EmbeddingPanel(props: {
 
   return (
     <Panel id="embedding" title="Embedding" status={<span data-testid="embed-stage">{view.stage}</span>}>
-      <div className="row">
-        <label>
-          Batch{' '}
-          <input
-            type="number"
-            min={1}
-            max={256}
-            value={settings.batchSize}
-            disabled={running}
-            data-testid="embed-batch"
-            onChange={(e) => props.onSettings({ ...settings, batchSize: Math.max(1, Math.min(256, Number(e.target.value) || 1)) })}
-          />
-        </label>
+      {props.canStart && !running && <p className="hint">{props.canStart}</p>}
+      <details className="advanced" data-testid="embed-advanced">
+        <summary>Advanced: batch size, cropping</summary>
+        <div className="row">
+          <label>
+            Batch{' '}
+            <input
+              type="number"
+              min={1}
+              max={256}
+              value={settings.batchSize}
+              disabled={running}
+              data-testid="embed-batch"
+              onChange={(e) => props.onSettings({ ...settings, batchSize: Math.max(1, Math.min(256, Number(e.target.value) || 1)) })}
+            />
+          </label>
+          <span className="hint">images per forward pass (32: a good default; larger uses more memory)</span>
+        </div>
         <label className="check">
           <input
             type="checkbox"
             checked={settings.cropToBox}
             disabled={running}
+            data-testid="embed-crop"
             onChange={(e) => props.onSettings({ ...settings, cropToBox: e.target.checked })}
           />{' '}
-          Crop to bounding box
+          Crop to bounding box <span className="hint">(where the dataset has boxes; the recipe does not crop)</span>
         </label>
-        {running ? (
-          <button type="button" onClick={props.onCancel} data-testid="embed-cancel">
-            Cancel
-          </button>
-        ) : (
-          <button type="button" className="primary" disabled={props.canStart !== null} onClick={props.onStart} data-testid="embed-start">
-            Embed
-          </button>
-        )}
-        {props.canStart && !running && <span className="hint">{props.canStart}</span>}
-      </div>
+      </details>
 
       {view.phase !== 'idle' && (
         <>
@@ -79,7 +82,14 @@ export function EmbeddingPanel(props: {
         </>
       )}
 
-      {view.error && (
+      {view.restored && (
+        <p className="hint" data-testid="embed-restored">
+          Embedded in your last session: {formatCount(view.cache?.cached ?? 0)} images are in the cache. Embed again only after
+          adding images.
+        </p>
+      )}
+
+      {view.error && view.error.code !== 'model' && (
         <p className="error" role="alert" data-testid="embed-error" data-code={view.error.code}>
           {view.error.message}
         </p>
@@ -123,6 +133,9 @@ export function EmbeddingPanel(props: {
               testId="baseline-on"
             />
           </dl>
+          <p className="plain" data-testid="baseline-plain">
+            {rPrecisionInWords(view.metrics.rPrecision, view.metrics.validationClasses)}
+          </p>
         </div>
       )}
     </Panel>

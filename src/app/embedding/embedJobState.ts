@@ -13,6 +13,8 @@ export interface EmbedJobView {
   metrics: (BaselineMetrics & { fromCacheOnly: boolean }) | null;
   result: EventOf<'embed-done'> | null;
   error: { code: ErrorCode | 'client'; message: string } | null;
+  /** The view was restored from the saved session (no job ran in this page). */
+  restored?: boolean;
 }
 
 export const IDLE_JOB: EmbedJobView = {
@@ -30,13 +32,25 @@ export const IDLE_JOB: EmbedJobView = {
 export type EmbedJobAction =
   | { type: 'start' }
   | { type: 'event'; event: EmbedEvent }
-  | { type: 'client-error'; message: string };
+  | { type: 'client-error'; message: string }
+  /** Another encoder was chosen: an error about the previous one no longer applies. */
+  | { type: 'encoder-changed' }
+  /** Timing the backends ended (done, failed or cancelled). */
+  | { type: 'timing-ended' };
+
+const STAGE_AFTER: Record<EmbedJobView['phase'], string> = { idle: '', running: '', done: 'Done.', failed: '' };
 
 /** Folds worker events into the panel's view. */
 export function embedJobReducer(view: EmbedJobView, action: EmbedJobAction): EmbedJobView {
   if (action.type === 'start') return { ...IDLE_JOB, phase: 'running', stage: 'Starting the worker…' };
   if (action.type === 'client-error') {
     return view.phase === 'running' ? { ...view, phase: 'failed', error: { code: 'client', message: action.message } } : view;
+  }
+  if (action.type === 'encoder-changed') {
+    return view.error?.code === 'model' || view.error?.code === 'client' ? { ...view, phase: 'idle', error: null, stage: '' } : view;
+  }
+  if (action.type === 'timing-ended') {
+    return view.phase === 'running' ? view : { ...view, stage: STAGE_AFTER[view.phase] };
   }
   const e = action.event;
   switch (e.type) {
@@ -55,7 +69,7 @@ export function embedJobReducer(view: EmbedJobView, action: EmbedJobAction): Emb
     case 'backend-chosen':
       return { ...view, stage: `Loading the encoder on ${e.backend}…` };
     case 'model-ready':
-      return { ...view, stage: 'Checking the embedding cache…' };
+      return { ...view, error: null, stage: 'Checking the embedding cache…' };
     case 'cache-checked':
       return { ...view, cache: e, stage: e.missing > 0 ? 'Embedding…' : 'Everything is cached.' };
     case 'progress':

@@ -1,5 +1,4 @@
 import { useEffect, useRef, useState } from 'react';
-import { ENCODER_CATALOG } from '../../core/encoder/catalog';
 import { findModelJson, readModelJson } from '../../core/encoder/filesIOHandler';
 import { inferModelCard } from '../../core/encoder/inferModelCard';
 import type { ModelCard } from '../../core/encoder/modelCard';
@@ -8,7 +7,7 @@ import { BACKEND_ORDER } from '../../workers/embedProtocol';
 import { readPicked } from '../dataset/folderFiles';
 import { formatBytes } from '../format';
 import { Panel, Stat } from '../shell/Panel';
-import { catalogEntry, describeChoice, type EncoderChoice } from './encoderChoice';
+import { catalogEntry, describeChoice, STUDIO_ENCODERS, type EncoderChoice } from './encoderChoice';
 
 export interface BackendView {
   statuses: BackendStatus[] | null;
@@ -57,6 +56,8 @@ export function EncoderPanel(props: {
   loaded: EncoderSummary | null;
   onDetect: () => void;
   onMeasure: () => void;
+  /** Why the encoder did not load (the last embedding's error), if so. */
+  error?: string | null;
 }) {
   const { choice, backends } = props;
   const [url, setUrl] = useState(choice.kind === 'url' ? choice.url : '');
@@ -69,41 +70,20 @@ export function EncoderPanel(props: {
     <Panel id="encoder" title="Encoder" status={props.loaded ? `${props.loaded.name} loaded` : describeChoice(choice)}>
       <div className="encoder-sources">
         <label>
-          Catalog{' '}
+          Encoder{' '}
           <select
             data-testid="encoder-catalog"
             value={choice.kind === 'catalog' ? choice.id : ''}
             onChange={(e) => props.onChoice({ kind: 'catalog', id: e.target.value })}
           >
             {choice.kind !== 'catalog' && <option value="">—</option>}
-            {ENCODER_CATALOG.map((c) => (
+            {STUDIO_ENCODERS.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name}
               </option>
             ))}
           </select>
         </label>
-        <form
-          className="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            props.onChoice({ kind: 'url', url });
-          }}
-        >
-          <label>
-            Model URL{' '}
-            <input
-              type="url"
-              placeholder="https://…/model.json"
-              value={url}
-              data-testid="encoder-url"
-              onChange={(e) => setUrl(e.target.value)}
-            />
-          </label>
-          <button type="submit" data-testid="encoder-url-use">
-            Use
-          </button>
-        </form>
         <div className="row">
           <button type="button" onClick={() => picker.current?.click()}>
             Model folder…
@@ -124,6 +104,11 @@ export function EncoderPanel(props: {
         </div>
       </div>
 
+      {props.error && (
+        <p className="error" role="alert" data-testid="embed-error" data-code="model">
+          {props.error}
+        </p>
+      )}
       {folder.error && <p className="error" data-testid="encoder-card-error">{folder.error}</p>}
       {card && (
         <div className="model-card" data-testid="encoder-card">
@@ -162,64 +147,88 @@ export function EncoderPanel(props: {
         </dl>
       )}
 
-      <fieldset className="backends">
-        <legend>Backend</legend>
-        <div className="row">
-          <select
-            value={props.backend}
-            data-testid="backend-select"
-            onChange={(e) => props.onBackend(e.target.value as BackendName | 'auto')}
+      <details className="advanced" data-testid="encoder-advanced">
+        <summary>Advanced: a model URL, the backend</summary>
+          <form
+            className="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              props.onChoice({ kind: 'url', url });
+            }}
           >
-            <option value="auto">Fastest (measured)</option>
-            {BACKEND_ORDER.map((b) => (
-              <option key={b} value={b}>
-                {b}
-              </option>
-            ))}
-          </select>
-          <button type="button" onClick={props.onDetect} disabled={backends.measuring}>
-            Detect
-          </button>
-          <button type="button" onClick={props.onMeasure} disabled={backends.measuring} data-testid="backend-measure">
-            {backends.measuring ? 'Measuring…' : 'Time the encoder on each'}
-          </button>
-        </div>
-        {backends.running && (
-          <p data-testid="backend-running">
-            Running on <strong>{backends.running.backend}</strong>
-            {backends.running.adapter ? ` — ${adapterText(backends.running.adapter)}` : ''} ({backends.running.reason})
-          </p>
-        )}
-        {backends.error && <p className="error">{backends.error}</p>}
-        {backends.statuses && (
-          <table className="backend-table" data-testid="backend-table">
-            <thead>
-              <tr>
-                <th>Backend</th>
-                <th>Status</th>
-                <th>Images/s</th>
-              </tr>
-            </thead>
-            <tbody>
-              {backends.statuses.map((s) => {
-                const t = backends.timings.find((x) => x.name === s.name);
-                return (
-                  <tr key={s.name}>
-                    <td>{s.name}</td>
-                    <td>
-                      {s.available ? 'available' : `unavailable: ${s.reason ?? ''}`}
-                      {s.adapter && <div className="muted">{adapterText(s.adapter)}</div>}
-                    </td>
-                    <td data-testid={`backend-ips-${s.name}`}>
-                      {t ? (t.error ? t.error : `${t.imagesPerSecond.toFixed(1)} (batch ${t.batchSize})`) : '—'}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        )}
-      </fieldset>
+            <label>
+              Model URL{' '}
+              <input
+                type="url"
+                placeholder="https://…/model.json"
+                value={url}
+                data-testid="encoder-url"
+                onChange={(e) => setUrl(e.target.value)}
+              />
+            </label>
+            <button type="submit" data-testid="encoder-url-use">
+              Use
+            </button>
+          </form>
+        <fieldset className="backends">
+          <legend>Backend</legend>
+          <div className="row">
+            <select
+              value={props.backend}
+              data-testid="backend-select"
+              onChange={(e) => props.onBackend(e.target.value as BackendName | 'auto')}
+            >
+              <option value="auto">Fastest (measured)</option>
+              {BACKEND_ORDER.map((b) => (
+                <option key={b} value={b}>
+                  {b}
+                </option>
+              ))}
+            </select>
+            <button type="button" onClick={props.onDetect} disabled={backends.measuring}>
+              Detect
+            </button>
+            <button type="button" onClick={props.onMeasure} disabled={backends.measuring} data-testid="backend-measure">
+              {backends.measuring ? 'Measuring…' : 'Time the encoder on each'}
+            </button>
+          </div>
+          {backends.running && (
+            <p data-testid="backend-running">
+              Running on <strong>{backends.running.backend}</strong>
+              {backends.running.adapter ? ` — ${adapterText(backends.running.adapter)}` : ''} ({backends.running.reason})
+            </p>
+          )}
+          {backends.error && <p className="error">{backends.error}</p>}
+          {backends.statuses && (
+            <table className="backend-table" data-testid="backend-table">
+              <thead>
+                <tr>
+                  <th>Backend</th>
+                  <th>Status</th>
+                  <th>Images/s</th>
+                </tr>
+              </thead>
+              <tbody>
+                {backends.statuses.map((s) => {
+                  const t = backends.timings.find((x) => x.name === s.name);
+                  return (
+                    <tr key={s.name}>
+                      <td>{s.name}</td>
+                      <td>
+                        {s.available ? 'available' : `unavailable: ${s.reason ?? ''}`}
+                        {s.adapter && <div className="muted">{adapterText(s.adapter)}</div>}
+                      </td>
+                      <td data-testid={`backend-ips-${s.name}`}>
+                        {t ? (t.error ? t.error : `${t.imagesPerSecond.toFixed(1)} (batch ${t.batchSize})`) : '—'}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          )}
+        </fieldset>
+      </details>
     </Panel>
   );
 }

@@ -1,3 +1,4 @@
+import { BUILTIN_ENCODER } from '../../core/encoder/builtin';
 import { ENCODER_CATALOG } from '../../core/encoder/catalog';
 import type { ModelCard } from '../../core/encoder/modelCard';
 import type { EncoderSource } from '../../workers/embedProtocol';
@@ -9,10 +10,13 @@ export type EncoderChoice =
   | { kind: 'url'; url: string }
   | { kind: 'files'; folder: PickedFolder };
 
-export const DEFAULT_ENCODER: EncoderChoice = { kind: 'catalog', id: ENCODER_CATALOG[0].id };
+/** What the Encoder step offers: the built-in encoder first (the default), then the catalog's downloads. */
+export const STUDIO_ENCODERS: readonly ModelCard[] = [BUILTIN_ENCODER, ...ENCODER_CATALOG];
+
+export const DEFAULT_ENCODER: EncoderChoice = { kind: 'catalog', id: BUILTIN_ENCODER.id };
 
 export function catalogEntry(id: string): ModelCard | undefined {
-  return ENCODER_CATALOG.find((c) => c.id === id);
+  return STUDIO_ENCODERS.find((c) => c.id === id);
 }
 
 /** The worker's view of a choice; null when it is incomplete (empty URL). */

@@ -9,6 +9,7 @@ import { formatPercent } from '../format';
 import { Panel } from '../shell/Panel';
 import { displayStatus, runHistory, runName, summaryOf } from '../training/runHistoryStore';
 import { embedClient } from '../embedClientInstance';
+import { defaultHead } from './headChoice';
 import { download, evaluationOf, headZip, readHeadFiles, runFileStem, runReadmeInfo } from './headZip';
 
 /** The head the search, the map and the exports use. */
@@ -50,8 +51,12 @@ export function HeadPanel(props: {
   encoderSource: EncoderSource | null;
   /** Why the head cannot be measured yet (no gallery), if so. */
   blocked: string | null;
+  /** The run the person last chose (kept across reloads), and where to record a new choice. */
+  chosenRunId?: string | null;
+  onChosenRun?: (runId: string | null) => void;
 }) {
-  const { active, onActive, metrics, encoderCard, encoderSource, blocked } = props;
+  const { active, onActive, metrics, encoderCard, encoderSource, blocked, chosenRunId = null, onChosenRun } = props;
+  const [why, setWhy] = useState<string | null>(null);
   const [modelBusy, setModelBusy] = useState<'download' | 'save' | null>(null);
   const [modelDone, setModelDone] = useState<string | null>(null);
   const [runs, setRuns] = useState<RunRecord[]>([]);
@@ -96,12 +101,15 @@ export function HeadPanel(props: {
     [onActive],
   );
 
-  // the newest finished run's head is used until the person picks another
+  // the head the person chose is used again, else the best run's (by its selection metric)
   useEffect(() => {
     if (autoPicked.current || active || runs.length === 0) return;
     autoPicked.current = true;
-    void pickRun(runs[0]);
-  }, [runs, active, pickRun]);
+    const pick = defaultHead(runs, chosenRunId);
+    if (!pick) return;
+    setWhy(pick.why);
+    void pickRun(pick.run);
+  }, [runs, active, pickRun, chosenRunId]);
 
   const selectedRun = runs.find((r) => r.id === selected) ?? null;
 
@@ -160,6 +168,7 @@ export function HeadPanel(props: {
       const loaded = await readHeadFiles(files);
       loadCount += 1;
       autoPicked.current = true;
+      setWhy('loaded from a file');
       setSelected('');
       onActive({
         key: `file:${loaded.name}:${loadCount}`,
@@ -190,6 +199,8 @@ export function HeadPanel(props: {
             value={selected}
             onChange={(e) => {
               const run = runs.find((r) => r.id === e.target.value);
+              setWhy(run ? 'chosen by you' : null);
+              onChosenRun?.(run?.id ?? null);
               if (run) void pickRun(run);
               else setSelected('');
             }}
@@ -243,6 +254,11 @@ export function HeadPanel(props: {
       {modelDone && (
         <p className="hint" data-testid="model-done">
           {modelDone}
+        </p>
+      )}
+      {active && why && (
+        <p className="hint" data-testid="head-why">
+          Head in use: {why}.
         </p>
       )}
       {error && (

@@ -204,7 +204,7 @@ function ScatterMap(props: { title: string; testId: string; coords: Float32Array
             data-row={hover.i}
             style={{ left: Math.min(hover.x + 12, WIDTH - 134), top: Math.min(hover.y + 12, HEIGHT - 112) }}
           >
-            <Thumb file={hovered.file} alt={hovered.className} />
+            <Thumb file={hovered.file} identity={hovered.identity} alt={hovered.className} />
             <div>{hovered.className}</div>
           </div>
         )}

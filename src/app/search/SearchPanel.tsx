@@ -161,7 +161,7 @@ export function SearchPanel(props: {
                   data-row={row}
                   onClick={() => setQuery({ kind: 'row', row })}
                 >
-                  <Thumb file={img.file} alt={img.className} />
+                  <Thumb file={img.file} identity={img.identity} alt={img.className} />
                 </button>
               );
             })}
@@ -175,7 +175,7 @@ export function SearchPanel(props: {
       )}
       {query && images && (
         <div className="query-shown" data-testid="search-query" data-row={query.kind === 'row' ? query.row : ''}>
-          <Thumb file={query.kind === 'row' ? images[query.row].file : query.file} alt="query" />
+          <Thumb file={query.kind === 'row' ? images[query.row].file : query.file} identity={query.kind === 'row' ? images[query.row].identity : undefined} alt="query" />
           <div>
             <strong>{query.kind === 'row' ? images[query.row].className : query.file.name}</strong>
             <div className="hint">{query.kind === 'row' ? images[query.row].path : 'your photo (no class: nothing is marked)'}</div>
@@ -220,7 +220,7 @@ function Hits(props: { title: string; testId: string; list: NeighbourList; image
               data-correct={same === null ? '' : String(same)}
               title={img.path}
             >
-              <Thumb file={img.file} alt={img.className} />
+              <Thumb file={img.file} identity={img.identity} alt={img.className} />
               <div className="hit-text">
                 {same !== null && <span className="hit-mark">{same ? '✓ ' : '✗ '}</span>}
                 {img.className}

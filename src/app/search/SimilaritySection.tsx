@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import { imageIdentity } from '../../core/data/loadDataset';
-import { ENCODER_CATALOG } from '../../core/encoder/catalog';
 import { BrowserDatasetFile } from '../../workers/browserFile';
 import type { BackendName, EncoderSource, EncoderSummary } from '../../workers/embedProtocol';
 import type { LoadedDataset } from '../dataset/useDatasetLoader';
 import { embedClient } from '../embedClientInstance';
 import { EmbeddingExportPanel } from '../export/EmbeddingExportPanel';
+import { STUDIO_ENCODERS } from '../encoder/encoderChoice';
 import { HeadPanel, type ActiveHead, type HeadMetricsView } from '../export/HeadPanel';
 import { MapPanel } from '../map/MapPanel';
 import { validationGallery, type GalleryImage } from './gallery';
@@ -28,6 +28,9 @@ export interface SimilaritySectionProps {
   /** The head in use (held by the app: training can continue from it). */
   head: ActiveHead | null;
   onHead: (head: ActiveHead | null) => void;
+  /** The run the person chose (kept in the session), and where a new choice goes. */
+  chosenRunId: string | null;
+  onChosenRun: (runId: string | null) => void;
 }
 
 interface GalleryView {
@@ -43,7 +46,7 @@ const NO_METRICS: HeadMetricsView = { phase: 'idle', base: null, tuned: null, me
 
 /** What the trained head is for: its download, similar-cars search, the embedding map and the embedding exports. */
 export function SimilaritySection(props: SimilaritySectionProps) {
-  const { loaded, split, encoder, encoderSource, backend, cropToBox, embeddingRunning, head, onHead } = props;
+  const { loaded, split, encoder, encoderSource, backend, cropToBox, embeddingRunning, head, onHead, chosenRunId, onChosenRun } = props;
   const [gallery, setGallery] = useState<GalleryView>(IDLE);
   const [applied, setApplied] = useState<string>('');
   const [metrics, setMetrics] = useState<HeadMetricsView>(NO_METRICS);
@@ -51,7 +54,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
 
   const encoderCard = useMemo<Record<string, unknown> | null>(() => {
     if (!encoder) return null;
-    const card = ENCODER_CATALOG.find((c) => c.name === encoder.name || c.id === encoder.id);
+    const card = STUDIO_ENCODERS.find((c) => c.name === encoder.name || c.id === encoder.id);
     return card
       ? { ...card, preprocessingKey: encoder.preprocessingKey }
       : { id: encoder.id, name: encoder.name, inputSize: encoder.inputSize, featureSize: encoder.featureSize, preprocessingKey: encoder.preprocessingKey };
@@ -117,7 +120,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
       const path = `dropped-photos/${file.name}`;
       const done = await embedClient.embed(
         encoderSource,
-        [{ path, file, classId: -1 }],
+        [{ path, file, size: file.size, lastModified: file.lastModified, classId: -1 }],
         { backend, batchSize: 1, cropToBox, validationClasses: [] },
       );
       if (done.failed > 0) throw new Error(`${file.name} could not be decoded as an image`);
@@ -137,6 +140,8 @@ export function SimilaritySection(props: SimilaritySectionProps) {
         encoderCard={encoderCard}
         encoderSource={encoderSource}
         blocked={gallery.phase === 'ready' ? null : 'Embed the dataset with the head’s encoder to measure it here.'}
+        chosenRunId={chosenRunId}
+        onChosenRun={onChosenRun}
       />
       {gallery.message && (
         <p className="error" role="alert" data-testid="gallery-error">

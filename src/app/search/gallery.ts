@@ -9,6 +9,8 @@ import type { ExportImages, ExportScope, GallerySpec } from '../../workers/searc
 /** One validation image as the search, the map and the exports show it. */
 export interface GalleryImage {
   path: string;
+  /** `path|size|lastModified`: finds its embedding and its stored thumbnail. */
+  identity: string;
   file: File | null;
   classId: number;
   className: string;
@@ -28,11 +30,13 @@ export function validationGallery(dataset: Dataset, split: ClassSplit, encoder: 
   for (const image of dataset.images) {
     if (train.has(image.classId) || !validation.has(image.classId)) continue;
     const className = dataset.classNames[image.classId] ?? String(image.classId);
-    identities.push(imageIdentity(image.file));
+    const identity = imageIdentity(image.file);
+    identities.push(identity);
     labels.push(image.classId);
     items.push({ file: image.file.path, class: className, classId: image.classId, split: 'validation' });
     images.push({
       path: image.file.path,
+      identity,
       file: image.file instanceof BrowserDatasetFile ? image.file.file : null,
       classId: image.classId,
       className,

@@ -14,8 +14,22 @@ export interface CurveSeries {
 }
 
 /**
+ * The legend's value of a series: at the hovered epoch, or (not hovering: `idx` is null) its
+ * latest value, so the legend never reads "—" for a chart that has data.
+ */
+function shown(u: uPlot, v: number | null, si: number, idx: number | null, format: (n: number) => string): string {
+  if (idx != null) return v == null ? '—' : format(v);
+  const values = u.data[si] ?? [];
+  for (let i = values.length - 1; i >= 0; i--) {
+    const last = values[i];
+    if (last != null) return format(last);
+  }
+  return '—';
+}
+
+/**
  * A line chart of per-epoch curves, drawn with uPlot (canvas; copes with many thousands of
- * points). Hovering shows every series' value at that epoch in the legend. New data is
+ * points). Hovering shows every series' value at that epoch in the legend (the latest values otherwise). New data is
  * pushed with `setData` (no new chart per epoch); a new chart is made only when the series
  * themselves change. `data-points` tells tests how many epochs the chart holds.
  */
@@ -42,7 +56,7 @@ export function CurveChart(props: { title: string; x: number[]; series: CurveSer
         { label: yLabel, size: 56 },
       ],
       series: [
-        { label: 'epoch', value: (_u, v) => (v == null ? '—' : String(v)) },
+        { label: 'epoch', value: (u, v, si, idx) => shown(u, v, si, idx, (n) => String(n)) },
         ...series.map((s) => ({
           label: s.label,
           stroke: s.stroke,
@@ -50,7 +64,7 @@ export function CurveChart(props: { title: string; x: number[]; series: CurveSer
           dash: s.dash,
           spanGaps: false,
           points: { show: (u: uPlot) => (u.data[0]?.length ?? 0) < 60 },
-          value: (_u: uPlot, v: number | null) => (v == null ? '—' : v.toFixed(s.digits ?? 4)),
+          value: (u: uPlot, v: number | null, si: number, idx: number | null) => shown(u, v, si, idx, (n) => n.toFixed(s.digits ?? 4)),
         })),
       ],
     };

@@ -3,17 +3,11 @@ import { liveRunIds, type RunRecord } from '../../storage/runHistory';
 import { formatPercent, formatSeconds } from '../format';
 import { Panel } from '../shell/Panel';
 import { CompareCharts, RunCharts } from './RunCharts';
-import { displayStatus, runHistory, runName, summaryOf, type RunDisplayStatus } from './runHistoryStore';
+import { displayStatus, runHistory, runName, statusText, summaryOf } from './runHistoryStore';
 import { RunSummaryView } from './RunSummaryView';
 
-const STATUS_TEXT: Record<RunDisplayStatus, string> = {
-  training: 'training',
-  finished: 'finished',
-  failed: 'failed',
-  interrupted: 'interrupted',
-};
-
-const INTERRUPTED_NOTE = 'Interrupted (the tab closed or the browser stopped mid-run): kept up to its last finished epoch.';
+const INTERRUPTED_NOTE =
+  'Interrupted (the tab closed or the browser stopped mid-run): kept up to its last finished epoch; the head of its best epoch can still be used.';
 
 /** Past runs kept in IndexedDB: list, open one, compare two, delete. */
 export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string | null }) {
@@ -106,7 +100,9 @@ export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string
                     {run.about.startedFrom && <div className="hint">continued from {run.about.startedFrom}</div>}
                   </td>
                   <td>{run.about.datasetName}</td>
-                  <td title={run.message ?? undefined}>{STATUS_TEXT[status]}</td>
+                  <td title={run.message ?? undefined} data-testid="run-status">
+                    {statusText(run, status)}
+                  </td>
                   <td>
                     {run.history.length} ({run.bestEpoch || '—'})
                   </td>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import type { EncoderSummary } from '../../workers/embedProtocol';
 import { BACKEND_ORDER } from '../../workers/embedProtocol';
@@ -16,8 +16,9 @@ import { RunSummaryView } from './RunSummaryView';
 import { trainClient } from './trainClientInstance';
 import { trainingData } from './trainingInputs';
 import { TrainingSettingsForm } from './TrainingSettingsForm';
-import { defaultSettingsForm, parseSettings, type SettingsForm } from './trainingSettings';
-import { IDLE_RUN, isLive, trainRunReducer } from './trainRunState';
+import { session, useSession } from '../session/sessionStore';
+import { parseSettings, type SettingsForm } from './trainingSettings';
+import { isLive } from './trainRunState';
 import './training.css';
 
 export interface TrainingSectionProps {
@@ -31,6 +32,11 @@ export interface TrainingSectionProps {
   head: ActiveHead | null;
 }
 
+const setForm = (trainForm: SettingsForm) => session.set({ trainForm });
+const setBackend = (trainBackend: TrainBackendChoice) => session.set({ trainBackend });
+const dispatch = session.dispatchTrain;
+const setHistoryVersion = (f: (v: number) => number) => session.set((s) => ({ runsVersion: f(s.runsVersion) }));
+
 /** Why `head` cannot be continued with this encoder's features, or null when it can. */
 function headMismatch(head: ActiveHead, encoder: EncoderSummary | null): string | null {
   const dim = head.weights.gates_0?.data.length;
@@ -42,11 +48,11 @@ function headMismatch(head: ActiveHead, encoder: EncoderSummary | null): string 
 /** The Training panel (settings, controls, live charts, summary) and the Run history panel. */
 export function TrainingSection(props: TrainingSectionProps) {
   const { loaded, split, encoder, embeddingRunning, head } = props;
-  const [form, setForm] = useState<SettingsForm>(defaultSettingsForm);
-  const [backend, setBackend] = useState<TrainBackendChoice>('auto');
-  const [view, dispatch] = useReducer(trainRunReducer, IDLE_RUN);
+  const form = useSession((s) => s.trainForm);
+  const backend = useSession((s) => s.trainBackend);
+  const view = useSession((s) => s.train);
+  const historyVersion = useSession((s) => s.runsVersion);
   const [showErrors, setShowErrors] = useState(false);
-  const [historyVersion, setHistoryVersion] = useState(0);
   const [tasks, setTasks] = useState<LongTaskStats>(() => ({ ...longTasks.stats }));
   /** The key of the head the person chose to continue from (unticked when another head is in use). */
   const [continueKey, setContinueKey] = useState<string | null>(null);
@@ -94,7 +100,8 @@ export function TrainingSection(props: TrainingSectionProps) {
         },
         (event) => {
           dispatch({ type: 'event', event });
-          if (event.type === 'ready') setHistoryVersion((v) => v + 1);
+          // the worker has saved the run (and each epoch) before it posts the event
+          if (event.type === 'ready' || event.type === 'epoch') setHistoryVersion((v) => v + 1);
         },
       );
       if (end.type === 'error' && end.code === 'crashed') {
@@ -139,43 +146,7 @@ export function TrainingSection(props: TrainingSectionProps) {
           Trains a small head on the cached embeddings of the training classes, in a background worker, and measures it every
           epoch on the validation classes — classes it never sees while training.
         </p>
-        <TrainingSettingsForm form={form} onForm={setForm} fieldErrors={parsed.fieldErrors} disabled={live} />
-        {head && (
-          <div className="row" data-testid="train-continue">
-            <label title={mismatch ? `This head cannot continue here: ${mismatch}.` : undefined}>
-              <input
-                type="checkbox"
-                data-testid="train-from-head"
-                checked={fromHead !== null}
-                disabled={live || mismatch !== null}
-                onChange={(e) => setContinueKey(e.target.checked ? head.key : null)}
-              />{' '}
-              Continue training from this head: <strong>{head.label}</strong>
-            </label>
-            {mismatch ? (
-              <span className="hint">Not with this encoder: {mismatch}.</span>
-            ) : (
-              <span className="hint">(unticked: a fresh head; the optimizer starts afresh either way)</span>
-            )}
-          </div>
-        )}
         <div className="row">
-          <label>
-            Backend{' '}
-            <select
-              value={backend}
-              disabled={live}
-              data-testid="train-backend"
-              onChange={(e) => setBackend(e.target.value as TrainBackendChoice)}
-            >
-              <option value="auto">auto (GPU if real, else WASM)</option>
-              {BACKEND_ORDER.map((b) => (
-                <option key={b} value={b}>
-                  {b}
-                </option>
-              ))}
-            </select>
-          </label>
           {!live && (
             <button
               type="button"
@@ -205,6 +176,47 @@ export function TrainingSection(props: TrainingSectionProps) {
           {blocked && !live && <span className="hint">{blocked}</span>}
         </div>
 
+        <details className="advanced" data-testid="train-advanced">
+          <summary>Advanced settings (the defaults work; each has a one-line explanation)</summary>
+          <div className="row">
+          <label>
+            Backend{' '}
+            <select
+              value={backend}
+              disabled={live}
+              data-testid="train-backend"
+              onChange={(e) => setBackend(e.target.value as TrainBackendChoice)}
+            >
+              <option value="auto">auto (GPU if real, else WASM)</option>
+              {BACKEND_ORDER.map((b) => (
+                <option key={b} value={b}>
+                  {b}
+                </option>
+              ))}
+            </select>
+          </label>
+          </div>
+          <TrainingSettingsForm form={form} onForm={setForm} fieldErrors={parsed.fieldErrors} disabled={live} />
+        </details>
+        {head && (
+          <div className="row" data-testid="train-continue">
+            <label title={mismatch ? `This head cannot continue here: ${mismatch}.` : undefined}>
+              <input
+                type="checkbox"
+                data-testid="train-from-head"
+                checked={fromHead !== null}
+                disabled={live || mismatch !== null}
+                onChange={(e) => setContinueKey(e.target.checked ? head.key : null)}
+              />{' '}
+              Continue training from this head: <strong>{head.label}</strong>
+            </label>
+            {mismatch ? (
+              <span className="hint">Not with this encoder: {mismatch}.</span>
+            ) : (
+              <span className="hint">(unticked: a fresh head; the optimizer starts afresh either way)</span>
+            )}
+          </div>
+        )}
         {showErrors && parsed.errors.length > 0 && !live && (
           <div className="error" role="alert" data-testid="train-settings-error">
             Fix these settings first:

@@ -21,11 +21,25 @@ export interface ImageRecord {
   bbox?: BoundingBox;
 }
 
-/** Something wrong with one file or entry; the dataset loads without it. */
+/**
+ * What a problem means for the dataset: files left out of it, files ignored on purpose
+ * (system files), or a note about data that is used (a distractor class, a box clamped).
+ */
+export type ProblemKind = 'left-out' | 'ignored' | 'note';
+
+/** Something wrong with one file or entry, and what the studio did about it. */
 export interface DatasetProblem {
   /** The file the problem is about (relative path), or the annotation file naming it. */
   path: string;
   message: string;
+  /** Absent means 'left-out'. */
+  kind?: ProblemKind;
+  /** How many files this line accounts for, when more than one (a counted summary line). */
+  files?: number;
+}
+
+export function problemKind(p: DatasetProblem): ProblemKind {
+  return p.kind ?? 'left-out';
 }
 
 /** A dataset folder after layout detection: train and test halves already merged. */

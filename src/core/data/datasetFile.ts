@@ -33,3 +33,22 @@ export function memoryFile(path: string, bytes: Uint8Array | string, lastModifie
     arrayBuffer: async () => Uint8Array.prototype.slice.call(data).buffer as ArrayBuffer,
   };
 }
+
+/** Thrown when the bytes of a file whose folder is no longer connected are needed. */
+export class FileNotConnectedError extends Error {
+  override name = 'FileNotConnectedError';
+}
+
+/**
+ * A file known from a saved dataset manifest (path, size, date) whose folder is not connected
+ * in this page: its identity (and so its cached embedding) is known, its bytes are not.
+ */
+export function detachedFile(path: string, size: number, lastModified: number): DatasetFile {
+  return {
+    path,
+    size,
+    lastModified,
+    arrayBuffer: () =>
+      Promise.reject(new FileNotConnectedError(`${path} is not connected: reconnect the dataset folder or drop it again.`)),
+  };
+}

@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { projectRoot, sharedPath } from '../../support/shared';
 
@@ -149,11 +149,23 @@ export async function textOf(page: Page, testId: string): Promise<string> {
 export const TEST_MODEL_URL = 'https://models.studio.test/mobilenet-v1-0.25-128/model.json';
 export const TEST_MODEL = 'mobilenet-v1-0.25-128';
 
-/** Chooses the intercepted model URL and a backend in the Encoder panel. */
+/**
+ * The element of a test id, with the folded sections (<details>, "Advanced …") around it
+ * opened, as a person clicking them would.
+ */
+export async function revealed(page: Page, testId: string): Promise<Locator> {
+  const el = page.getByTestId(testId);
+  await el.evaluate((node) => {
+    for (let d = node.closest('details'); d; d = d.parentElement?.closest('details') ?? null) d.open = true;
+  });
+  return el;
+}
+
+/** Chooses the intercepted model URL and a backend in the Encoder step (under its Advanced). */
 export async function chooseTestEncoder(page: Page, backend: 'wasm' | 'webgpu' | 'webgl' | 'cpu' | 'auto' = 'wasm'): Promise<void> {
-  await page.getByTestId('encoder-url').fill(TEST_MODEL_URL);
+  await (await revealed(page, 'encoder-url')).fill(TEST_MODEL_URL);
   await page.getByTestId('encoder-url-use').click();
-  await page.getByTestId('backend-select').selectOption(backend);
+  await (await revealed(page, 'backend-select')).selectOption(backend);
 }
 
 /** Clicks Embed and waits for the run to end; returns the result line's figures. */
@@ -189,4 +201,21 @@ export async function storedEmbeddings(page: Page): Promise<Record<string, numbe
         };
       }),
   );
+}
+
+/**
+ * No network but the studio itself: every request to another origin fails as it would
+ * offline. Returns the refused URLs (the catalog downloads a page tries, say).
+ */
+export async function offline(context: BrowserContext, studioUrl: string): Promise<string[]> {
+  const origin = new URL(studioUrl).origin;
+  const refused: string[] = [];
+  await context.route(
+    (url) => url.origin !== origin && /^https?:$/.test(url.protocol),
+    (route) => {
+      refused.push(route.request().url());
+      return route.abort('internetdisconnected');
+    },
+  );
+  return refused;
 }

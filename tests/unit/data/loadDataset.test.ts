@@ -294,13 +294,13 @@ describe('class-folder layout (synthetic)', () => {
         { path: 'cars/A/3.jpg', message: 'Empty image file (0 bytes); skipped.' },
         { path: 'cars/C/empty.png', message: 'Empty image file (0 bytes); skipped.' },
         { path: 'cars/C', message: 'Class "C" has no usable images; left out.' },
-        { path: 'cars/B/1.jpg', message: 'Class "B" has a single image: it is evaluated as a distractor, never a query.' },
+        { path: 'cars/B/1.jpg', kind: 'note', message: 'Class "B" has a single image: it is evaluated as a distractor, never a query.' },
       ]),
     );
     expect(ds.problems).toHaveLength(5);
   });
 
-  it('ignores dotfiles and macOS metadata', async () => {
+  it('ignores dotfiles and macOS metadata, counted in one line', async () => {
     const ds = await loadDataset([
       img('A/1.jpg'),
       img('A/2.jpg'),
@@ -310,7 +310,7 @@ describe('class-folder layout (synthetic)', () => {
       img('__MACOSX/B/._3.jpg'),
     ]);
     expect(ds.images).toHaveLength(4);
-    expect(ds.problems).toEqual([]);
+    expect(ds.problems).toEqual([{ path: '', kind: 'ignored', files: 2, message: '.DS_Store, __MACOSX/: 2 system files ignored.' }]);
   });
 });
 

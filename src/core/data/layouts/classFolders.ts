@@ -43,7 +43,7 @@ export const classFoldersLayout: Layout = {
   description:
     `Class folders: <class name>/<image> for each class, optionally inside train/ and test/ folders ` +
     `(images: ${IMAGE_EXTENSIONS.join(', ')})`,
-  detect(files) {
+  detect(files, folders) {
     const images = files.filter((f) => isImagePath(f.path)).map(place).filter((p): p is Placed => !!p);
     if (images.length === 0) return { fits: false, why: 'no images inside folders found' };
     // The root with the most images wins (the dropped folder may hold one extra level, e.g. car_data/car_data/).
@@ -83,6 +83,26 @@ export const classFoldersLayout: Layout = {
             const ext = extension(f.path);
             problems.push({ path: f.path, message: `Not an image${ext ? ` (.${ext})` : ''}; ignored.` });
           }
+        }
+        // Class folders without a single image: empty, or holding other files only.
+        const parents = new Set([...classDirs].map(dirname));
+        const candidates = new Set([...(folders ?? []), ...files.map((f) => dirname(f.path))]);
+        const imageless = [...candidates].filter((d) => d !== '' && parents.has(dirname(d)) && !classDirs.has(d)).sort(compareCodeUnits);
+        for (const dir of imageless) {
+          const inside = files.filter((f) => dirname(f.path) === dir);
+          const below = files.some((f) => f.path.startsWith(dir + '/'));
+          if (below && inside.length === 0) continue; // a folder of folders, not a class
+          problems.push({
+            path: dir,
+            message:
+              inside.length === 0
+                ? `Class folder "${basename(dir)}" is empty; left out.`
+                : `Class folder "${basename(dir)}" holds no images (${inside.length} other file${inside.length === 1 ? '' : 's'}: ${inside
+                    .slice(0, 3)
+                    .map((f) => basename(f.path))
+                    .join(', ')}${inside.length > 3 ? ', …' : ''}); left out.`,
+            ...(inside.length > 1 ? { files: inside.length } : {}),
+          });
         }
         return finishDataset({ layout: 'class-folders', root, sourceClassNames: classes, entries, problems, hasClassList: false });
       },

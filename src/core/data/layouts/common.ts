@@ -68,7 +68,8 @@ export interface Layout {
   name: LayoutName;
   /** Shown to users: what the layout looks like on disk. */
   description: string;
-  detect(files: DatasetFile[]): Detection;
+  /** `folders`: every folder of the drop (relative paths), empty ones included, when known. */
+  detect(files: DatasetFile[], folders?: readonly string[]): Detection;
 }
 
 /** One labelled image as a layout reads it, before the common clean-up. */
@@ -78,6 +79,8 @@ export interface RawEntry {
   sourceClassId: number;
   half: ImageRecord['half'];
   bbox?: BoundingBox;
+  /** Where the label comes from, for problem lines: 'Row 7 of anno_train.csv'. */
+  where?: string;
 }
 
 export interface RawDataset {
@@ -100,11 +103,22 @@ export interface RawDataset {
 export function finishDataset(raw: RawDataset): Dataset {
   const problems = [...raw.problems];
   const usable: RawEntry[] = [];
+  const firstWhere = new Map<string, string>();
   for (const e of raw.entries) {
+    const seen = firstWhere.get(e.file.path);
+    if (seen !== undefined) {
+      problems.push({
+        path: e.file.path,
+        kind: 'note',
+        message: `${e.where ?? 'An annotation'} lists ${e.file.path} again (first: ${seen || 'an earlier annotation'}); kept once.`,
+      });
+      continue;
+    }
+    firstWhere.set(e.file.path, e.where ?? '');
     if (e.file.size === 0) {
       problems.push({ path: e.file.path, message: 'Empty image file (0 bytes); skipped.' });
     } else {
-      usable.push(e);
+      usable.push(checkBox(e, problems));
     }
   }
   const counts = new Array<number>(raw.sourceClassNames.length).fill(0);
@@ -151,6 +165,7 @@ export function finishDataset(raw: RawDataset): Dataset {
   for (const [id, rec] of single) {
     problems.push({
       path: rec.file.path,
+      kind: 'note',
       message: `Class "${classNames[id]}" has a single image: it is evaluated as a distractor, never a query.`,
     });
   }
@@ -158,6 +173,33 @@ export function finishDataset(raw: RawDataset): Dataset {
   const dataset: Dataset = { layout: raw.layout, classNames, images, problems, root: raw.root };
   if (raw.hasClassList) dataset.sourceClassIds = sourceClassIds;
   return dataset;
+}
+
+/**
+ * A box of zero area is dropped (the whole image is used); one reaching past the image's
+ * top or left edge is clamped to it. Edges past the right or bottom are clamped when the
+ * image is decoded (its size is not known before).
+ */
+function checkBox(e: RawEntry, problems: DatasetProblem[]): RawEntry {
+  const b = e.bbox;
+  if (!b) return e;
+  const where = e.where ?? e.file.path;
+  const text = `(${b.x1}, ${b.y1})–(${b.x2}, ${b.y2})`;
+  if (b.x2 <= b.x1 || b.y2 <= b.y1) {
+    problems.push({ path: e.file.path, kind: 'note', message: `${where}: the box ${text} has zero area; box skipped, the whole image is used.` });
+    const { bbox: _dropped, ...rest } = e;
+    return rest;
+  }
+  if (b.x1 < 0 || b.y1 < 0) {
+    const clamped = { ...b, x1: Math.max(0, b.x1), y1: Math.max(0, b.y1) };
+    problems.push({
+      path: e.file.path,
+      kind: 'note',
+      message: `${where}: the box ${text} lies outside the image; clamped to (${clamped.x1}, ${clamped.y1})–(${b.x2}, ${b.y2}).`,
+    });
+    return { ...e, bbox: clamped };
+  }
+  return e;
 }
 
 /** Reports files named by annotations but absent: the first few one by one, then a count. */

@@ -127,7 +127,7 @@ export const csvLayout: Layout = {
                 message: `Row ${i + 1} of ${basename(annos.path)} names "${cells[0]}", which matches ${found.length} files; using this one.`,
               });
             }
-            entries.push({ file: found[0], sourceClassId: cls - 1, half, bbox: { x1, y1, x2, y2 } });
+            entries.push({ file: found[0], sourceClassId: cls - 1, half, bbox: { x1, y1, x2, y2 }, where: `Row ${i + 1} of ${basename(annos.path)}` });
           });
           missing.finish();
         }

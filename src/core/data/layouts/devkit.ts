@@ -89,7 +89,7 @@ async function readHalf(
       return;
     }
     used.add(file.path);
-    const entry: RawEntry = { file, sourceClassId: cls - 1, half };
+    const entry: RawEntry = { file, sourceClassId: cls - 1, half, where: `Annotation ${i + 1} of ${basename(annos.path)}` };
     if (hasBox) {
       const box = ['bbox_x1', 'bbox_y1', 'bbox_x2', 'bbox_y2'].map((f) => matScalar(el[f], `${where} ${f}`));
       entry.bbox = { x1: box[0], y1: box[1], x2: box[2], y2: box[3] };

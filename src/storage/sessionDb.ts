@@ -1,0 +1,66 @@
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+
+/**
+ * The page's session and the images' thumbnails, in their own IndexedDB database (so
+ * neither the embedding cache's nor the run history's schema has to change).
+ *
+ * - `session`: one record under the key 'current' (its format and checks: app/session/sessionFormat.ts).
+ * - `thumbnails`: key the image identity (`path|size|lastModified`), value a small JPEG Blob.
+ */
+interface SessionSchema extends DBSchema {
+  session: { key: string; value: unknown };
+  thumbnails: { key: string; value: Blob };
+}
+
+export const SESSION_DB_NAME = 'similarity-studio-session';
+export const SESSION_DB_VERSION = 1;
+const CURRENT = 'current';
+
+let opened: Promise<IDBPDatabase<SessionSchema>> | null = null;
+
+/** One connection per page or worker; it closes itself if a newer version needs to upgrade. */
+function db(): Promise<IDBPDatabase<SessionSchema>> {
+  opened ??= openDB<SessionSchema>(SESSION_DB_NAME, SESSION_DB_VERSION, {
+    upgrade(database) {
+      if (!database.objectStoreNames.contains('session')) database.createObjectStore('session');
+      if (!database.objectStoreNames.contains('thumbnails')) database.createObjectStore('thumbnails');
+    },
+    blocking() {
+      void opened?.then((d) => d.close());
+      opened = null;
+    },
+  }).catch((e: unknown) => {
+    opened = null;
+    throw e;
+  });
+  return opened;
+}
+
+/** The saved session record as stored (unchecked), or undefined when there is none. */
+export async function readSessionRecord(): Promise<unknown> {
+  return (await db()).get('session', CURRENT);
+}
+
+export async function writeSessionRecord(record: unknown): Promise<void> {
+  await (await db()).put('session', record, CURRENT);
+}
+
+export async function clearSessionRecord(): Promise<void> {
+  await (await db()).delete('session', CURRENT);
+}
+
+export async function putThumbnails(entries: { identity: string; blob: Blob }[]): Promise<void> {
+  if (entries.length === 0) return;
+  const tx = (await db()).transaction('thumbnails', 'readwrite');
+  for (const e of entries) void tx.store.put(e.blob, e.identity);
+  await tx.done;
+}
+
+export async function getThumbnail(identity: string): Promise<Blob | undefined> {
+  return (await db()).get('thumbnails', identity);
+}
+
+/** Which of these identities have a thumbnail already. */
+export async function thumbnailKeys(): Promise<Set<string>> {
+  return new Set(await (await db()).getAllKeys('thumbnails'));
+}
