@@ -98,6 +98,14 @@ export interface EncoderSummary {
   from: 'network' | 'model-store' | 'files';
 }
 
+/** A download under way: bytes received so far, of `total` when the card says the size. */
+export interface DownloadBytes {
+  received: number;
+  total: number | null;
+  /** Since the download started. */
+  seconds: number;
+}
+
 export interface BaselineMetrics {
   rPrecision: number;
   rPrecisionMacro: number;
@@ -136,7 +144,7 @@ export type ExportReadme = Omit<ModelReadmeInfo, 'kind' | 'files' | 'tfjsModelPa
 
 export type EmbedEvent =
   | { type: 'backends'; jobId: string; backends: BackendStatus[] }
-  | { type: 'model-loading'; jobId: string; from: EncoderSummary['from']; fraction: number }
+  | { type: 'model-loading'; jobId: string; from: EncoderSummary['from']; fraction: number; bytes?: DownloadBytes }
   | { type: 'model-ready'; jobId: string; encoder: EncoderSummary }
   | { type: 'benchmark-figure'; jobId: string; timing: BackendTiming }
   | { type: 'benchmark-done'; jobId: string; timings: BackendTiming[]; fastest: BackendName | null }

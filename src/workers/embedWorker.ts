@@ -136,7 +136,7 @@ async function exportModel(request: Extract<EmbedRequest, { type: 'export-model'
 
 async function resolve(jobId: string, source: EncoderSource): Promise<ResolvedModel> {
   try {
-    return await resolveModel(source, (from, fraction) => post({ type: 'model-loading', jobId, from, fraction }));
+    return await resolveModel(source, (from, fraction, bytes) => post({ type: 'model-loading', jobId, from, fraction, ...(bytes ? { bytes } : {}) }));
   } catch (e) {
     if (e instanceof EncoderDownloadError) throw new JobError('model', e.message);
     throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}. ${MODEL_FOLDER_HINT}`);

@@ -7,7 +7,8 @@ import { loadEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
 import type { ModelCard } from '../core/encoder/modelCard';
 import { ModelStore, artifactBytes } from '../storage/modelStore';
 import { BrowserDatasetFile } from './browserFile';
-import type { EncoderSource, EncoderSummary } from './embedProtocol';
+import { countingFetch } from './countingFetch';
+import type { DownloadBytes, EncoderSource, EncoderSummary } from './embedProtocol';
 
 /** A download that failed; its message names the URL, the cause and the model-folder route. */
 export class EncoderDownloadError extends Error {
@@ -30,7 +31,7 @@ export interface ResolvedModel {
  */
 export async function resolveModel(
   source: EncoderSource,
-  onProgress: (from: EncoderSummary['from'], fraction: number) => void,
+  onProgress: (from: EncoderSummary['from'], fraction: number, bytes?: DownloadBytes) => void,
 ): Promise<ResolvedModel> {
   if (source.kind === 'files') {
     const files = source.files.map((f) => new BrowserDatasetFile(f.path, f.file));
@@ -60,7 +61,14 @@ export async function resolveModel(
       from = 'network';
       onProgress(from, 0);
       try {
-        artifacts = await tf.io.http(source.url, { onProgress: (f: number) => onProgress('network', f) }).load!();
+        // bytes as they arrive, against the card's size when it is known
+        const started = performance.now();
+        let fraction = 0;
+        const total = source.card?.sizeBytes;
+        const fetchFunc = countingFetch((received) =>
+          onProgress('network', total ? Math.min(1, received / total) : fraction, { received, total: total ?? null, seconds: (performance.now() - started) / 1000 }),
+        );
+        artifacts = await tf.io.http(source.url, { fetchFunc, onProgress: (f: number) => (fraction = f) }).load!();
       } catch (e) {
         throw new EncoderDownloadError(downloadFailure(source.url, e, (globalThis.navigator as { onLine?: boolean } | undefined)?.onLine));
       }

@@ -1,4 +1,4 @@
-import type { BaselineMetrics, EmbedEvent, ErrorCode, EventOf } from '../../workers/embedProtocol';
+import type { BaselineMetrics, DownloadBytes, EmbedEvent, ErrorCode, EventOf } from '../../workers/embedProtocol';
 
 const PROBLEMS_KEPT = 500;
 
@@ -40,6 +40,21 @@ export type EmbedJobAction =
 
 const STAGE_AFTER: Record<EmbedJobView['phase'], string> = { idle: '', running: '', done: 'Done.', failed: '' };
 
+const megabytes = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+
+/** "Downloading the model… 1.2 of 3.5 MB, 0.8 MB/s, about 3 s left" (what is known of it). */
+export function downloadStage(fraction: number, bytes?: DownloadBytes): string {
+  if (!bytes) return `Downloading the model… ${Math.round(fraction * 100)}%`;
+  const rate = bytes.seconds > 0 ? bytes.received / bytes.seconds : 0;
+  const parts = [bytes.total ? `${(bytes.received / 1e6).toFixed(1)} of ${megabytes(bytes.total)}` : megabytes(bytes.received)];
+  if (rate > 0) parts.push(`${megabytes(rate)}/s`);
+  if (bytes.total && rate > 0) {
+    const left = Math.max(0, (bytes.total - bytes.received) / rate);
+    parts.push(left < 1 ? 'almost done' : `about ${Math.ceil(left)} s left`);
+  }
+  return `Downloading the model… ${parts.join(', ')}`;
+}
+
 /** Folds worker events into the panel's view. */
 export function embedJobReducer(view: EmbedJobView, action: EmbedJobAction): EmbedJobView {
   if (action.type === 'start') return { ...IDLE_JOB, phase: 'running', stage: 'Starting the worker…' };
@@ -59,7 +74,7 @@ export function embedJobReducer(view: EmbedJobView, action: EmbedJobAction): Emb
         ...view,
         stage:
           e.from === 'network'
-            ? `Downloading the model… ${Math.round(e.fraction * 100)}%`
+            ? downloadStage(e.fraction, e.bytes)
             : e.from === 'model-store'
               ? 'Reading the model from browser storage…'
               : 'Reading the dropped model files…',
