@@ -11,7 +11,6 @@ import { preprocessingKey, type ModelCard } from '../core/encoder/modelCard';
 import { retrievalMetrics, type RetrievalMetrics } from '../core/eval/retrievalMetrics';
 import {
   HeadTrainer,
-  embedWithHead,
   resolveTrainingConfig,
   validateTrainingConfig,
   type EpochReport,
@@ -20,6 +19,8 @@ import {
 } from '../core/train/trainer';
 import type { DistanceName } from '../core/train/distances';
 import type { Mining } from '../core/train/tripletLoss';
+import { selectionSets } from '../core/train/selection';
+import type { SelectionMode } from '../core/train/trainer';
 import { DiskEmbeddingCache } from './diskEmbeddingCache';
 import { writeHeadExport } from './headFiles';
 import { listFolderFiles } from './nodeFiles';
@@ -50,6 +51,8 @@ export interface RecipeOptions {
     margin?: number;
     distance?: DistanceName;
     dropout?: number;
+    selection?: SelectionMode;
+    heldOutFraction?: number;
   };
   /** Skip writing report and head (the benchmark only wants the numbers). */
   writeOutputs?: boolean;
@@ -75,8 +78,25 @@ export interface RecipeReport {
     bytesPerEmbedding: number;
   };
   config: { recipe: Omit<RecipeOptions, 'training'>; training: TrainingConfig };
+  /** The frozen encoder on the never-seen test classes. */
   baseline: MetricsSummary;
+  /** The tuned model (best epoch) on the never-seen test classes. */
   tuned: MetricsSummary;
+  /**
+   * How the epoch was chosen. 'heldout': on `heldOutClassNames` (training classes left out of
+   * training), the test classes charted only. 'recipe': on the test classes themselves, as the
+   * reference does: `tuned` is then chosen on the classes it reports, and flattered.
+   */
+  selection: {
+    mode: SelectionMode;
+    heldOutFraction: number | null;
+    heldOutClassNames: string[];
+    fitImages: number;
+    heldOutImages: number;
+    /** Metrics on the held-out validation classes (null in recipe selection). */
+    baseline: MetricsSummary | null;
+    tuned: MetricsSummary | null;
+  };
   training: {
     epochs: number;
     bestEpoch: number;
@@ -161,6 +181,7 @@ function trainingInput(options: RecipeOptions): TrainingConfigInput {
     }),
     loss: defined({ mining: t.mining, margin: t.margin, distance: t.distance }),
     head: defined({ dropout: t.dropout }),
+    selection: defined({ mode: t.selection, heldOutFraction: t.heldOutFraction }),
   };
 }
 
@@ -205,22 +226,37 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   const validation = gather(validationRecords, cache);
   const distance = trainingConfig.loss.distance;
   const baseline = metricsOf(validation, dim, distance, options);
-  say(`Baseline (frozen encoder) on ${validation.labels.length} validation images: R-Precision ${baseline.rPrecision.toFixed(4)} (macro ${baseline.rPrecisionMacro.toFixed(4)}), P@1 ${baseline.precisionAt1.toFixed(4)}, MAP@R ${baseline.mapAtR.toFixed(4)}`);
+  say(`Baseline (frozen encoder) on ${validation.labels.length} test images: R-Precision ${baseline.rPrecision.toFixed(4)} (macro ${baseline.rPrecisionMacro.toFixed(4)}), P@1 ${baseline.precisionAt1.toFixed(4)}, MAP@R ${baseline.mapAtR.toFixed(4)}`);
 
-  const trainer = new HeadTrainer({ config: trainingConfig, train, validation, dim });
+  const sets = selectionSets(train, validation, dim, trainingConfig.selection, split.seed);
+  const heldOutBaseline = sets.charted ? metricsOf(sets.selection, dim, distance, options) : null;
+  say(
+    sets.charted
+      ? `Model selection: held out ${sets.heldOutClasses.length} of ${split.trainClasses.length} training classes (${sets.selection.labels.length} images) to choose the epoch; the test classes are charted, never used to choose.`
+      : 'Model selection: recipe (the epoch is chosen on the test classes, as the reference does; this flatters the result).',
+  );
+  const charted = sets.charted;
+  const trainer = new HeadTrainer({
+    config: trainingConfig,
+    train: sets.fit,
+    validation: sets.selection,
+    dim,
+    chart: charted ? (embed) => metricsOf({ embeddings: embed(charted.embeddings), labels: charted.labels }, dim, distance, options) : undefined,
+  });
   const trainingStarted = Date.now();
   say(`Training: up to ${trainingConfig.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainingConfig.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainingConfig.patience}.`);
   const state = await trainer.fitAsync((r) => {
     const elapsed = (Date.now() - trainingStarted) / 1000;
     say(
       `  epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}, val loss ${r.validationLoss.toFixed(4)}, R-Precision ${r.rPrecision.toFixed(4)}` +
-        `${r.isBest ? ' *' : ''} (${r.seconds.toFixed(2)}s; ${formatSeconds(elapsed)} so far)`,
+        `${r.test ? ` (test ${r.test.rPrecision.toFixed(4)})` : ''}${r.isBest ? ' *' : ''} (${r.seconds.toFixed(2)}s; ${formatSeconds(elapsed)} so far)`,
     );
   });
   const trainingSeconds = (Date.now() - trainingStarted) / 1000;
   if (state.error) say(`Training stopped: ${state.error}`);
-  const tunedValidation = { embeddings: embedWithHead(trainer.head, validation.embeddings, dim), labels: validation.labels };
+  const tunedValidation = { embeddings: trainer.embed(validation.embeddings), labels: validation.labels };
   const tuned = metricsOf(tunedValidation, dim, distance, options);
+  const heldOutTuned = charted ? metricsOf({ embeddings: trainer.embed(sets.selection.embeddings), labels: sets.selection.labels }, dim, distance, options) : null;
   say(`Tuned (best epoch ${state.bestEpoch}): R-Precision ${tuned.rPrecision.toFixed(4)} (macro ${tuned.rPrecisionMacro.toFixed(4)}), P@1 ${tuned.precisionAt1.toFixed(4)}, MAP@R ${tuned.mapAtR.toFixed(4)}`);
 
   const { training: _training, ...recipeConfig } = options;
@@ -246,6 +282,15 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     config: { recipe: recipeConfig, training: trainingConfig },
     baseline,
     tuned,
+    selection: {
+      mode: trainingConfig.selection.mode,
+      heldOutFraction: charted ? trainingConfig.selection.heldOutFraction : null,
+      heldOutClassNames: sets.heldOutClasses.map((c) => dataset.classNames[c]),
+      fitImages: sets.fit.labels.length,
+      heldOutImages: charted ? sets.selection.labels.length : 0,
+      baseline: heldOutBaseline,
+      tuned: heldOutTuned,
+    },
     training: {
       epochs: state.epoch,
       bestEpoch: state.bestEpoch,

@@ -33,6 +33,10 @@ Options:
   --images-per-class <K>   images per class in a training batch
   --dropout <r>            dropout on the head's input while training
   --eval-queries <n>       sample n validation queries (default: all, exact)
+  --selection heldout|recipe
+                           how the epoch is chosen: on held-out training classes (default), or
+                           on the test classes as the reference does ("recipe", flattering)
+  --heldout-fraction <f>   share of the training classes held out for selection (default: 0.2)
   --full-scale             bench only: all 16,185 devkit annotations, each linked to a shared
                            image (measures time and memory at full size; quality meaningless)
   -h, --help               this text
@@ -62,6 +66,8 @@ async function main(): Promise<void> {
       'images-per-class': { type: 'string' },
       dropout: { type: 'string' },
       'eval-queries': { type: 'string' },
+      selection: { type: 'string' },
+      'heldout-fraction': { type: 'string' },
       'full-scale': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -97,6 +103,8 @@ async function main(): Promise<void> {
       margin: number('margin', values.margin),
       distance: values.distance as 'cosine' | 'euclidean' | undefined,
       dropout: number('dropout', values.dropout),
+      selection: values.selection as 'heldout' | 'recipe' | undefined,
+      heldOutFraction: number('heldout-fraction', values['heldout-fraction']),
     },
   };
   if (!['wasm', 'cpu'].includes(options.backend)) throw new UsageError(`--backend must be wasm or cpu, got '${options.backend}'.`);
