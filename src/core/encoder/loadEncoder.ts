@@ -19,6 +19,8 @@ export interface ImageEncoder {
   embed(images: DecodedImage[]): Promise<Float32Array>;
   /** Frees the weights. The encoder cannot be used afterwards. */
   dispose(): void;
+  /** The loaded model (its layers hold the weights a fine-tuned top shares). */
+  readonly model?: tf.LayersModel | tf.GraphModel;
 }
 
 /** Where the weights come from. */
@@ -207,11 +209,54 @@ export async function loadEncoder(
     throw e;
   }
 
+  return wrapEncoder(card, featureSize, embedPixels, model);
+}
+
+/**
+ * The encoder cut at `cutLayer` (a layers model's internal output, e.g. the card's cut):
+ * embeds images to their cut maps, flattened [N, h·w·c], for the fine-tuning cache. Shares the
+ * encoder's weights; disposing it frees nothing (dispose the encoder).
+ */
+export function cutEncoder(encoder: ImageEncoder, cutLayer: string): ImageEncoder {
+  const model = encoder.model;
+  if (!(model instanceof tf.LayersModel)) {
+    throw new EncoderLoadError(`encoder "${encoder.card.id}" is not a layers model: it has no layers to cut at`);
+  }
+  const { card } = encoder;
+  let toCut: tf.LayersModel;
+  try {
+    toCut = tf.model({ inputs: model.inputs, outputs: model.getLayer(cutLayer).output as tf.SymbolicTensor });
+  } catch (e) {
+    throw new EncoderLoadError(`cannot cut encoder "${card.id}" at "${cutLayer}": ${(e as Error).message}`);
+  }
+  const shape = toCut.outputs[0].shape.slice(1) as number[];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const cutCard: ModelCard = { ...card, featureOutput: cutLayer, pooling: 'none', featureSize: size };
+  const { width, height } = card.inputSize;
+  const embedPixels = (rgb: tf.Tensor4D): tf.Tensor2D =>
+    tf.tidy(() => {
+      if (rgb.rank !== 4 || rgb.shape[1] !== height || rgb.shape[2] !== width || rgb.shape[3] !== 3) {
+        throw new EncoderLoadError(`embedPixels takes [N,${height},${width},3] RGB pixels; got ${describeShape(rgb.shape)}`);
+      }
+      const y = toCut.predictOnBatch(normalise(card, rgb)) as tf.Tensor;
+      return tf.reshape(y, [rgb.shape[0], size]) as tf.Tensor2D;
+    });
+  return { ...wrapEncoder(cutCard, size, embedPixels, model), dispose() {} };
+}
+
+function wrapEncoder(
+  card: ModelCard,
+  featureSize: number,
+  embedPixels: (rgb: tf.Tensor4D) => tf.Tensor2D,
+  model: tf.LayersModel | tf.GraphModel,
+): ImageEncoder {
+  const { width, height } = card.inputSize;
   let disposed = false;
   return {
     card,
     featureSize,
     inputSize: { width, height },
+    model,
     embedPixels(rgb) {
       if (disposed) throw new Error(`encoder "${card.id}" was disposed`);
       return embedPixels(rgb);
