@@ -6,7 +6,8 @@ import { splitClasses, type ClassSplit, type ClassSplitMode } from '../core/data
 import type { Dataset, ImageRecord } from '../core/data/dataset';
 import { imageIdentity, loadDataset } from '../core/data/loadDataset';
 import { embedImages } from '../core/encoder/embedImages';
-import type { ImageEncoder } from '../core/encoder/loadEncoder';
+import { buildEncoderTop, topFormulationFor, type EncoderTop, type TopFormulation } from '../core/encoder/encoderTop';
+import { cutEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
 import { preprocessingKey, type ModelCard } from '../core/encoder/modelCard';
 import { retrievalMetrics, type RetrievalMetrics } from '../core/eval/retrievalMetrics';
 import {
@@ -53,6 +54,12 @@ export interface RecipeOptions {
     dropout?: number;
     selection?: SelectionMode;
     heldOutFraction?: number;
+    topBlocks?: number;
+    topLearningRate?: number;
+    topL2sp?: number;
+    topClipNorm?: number;
+    topSpatialDropout?: number;
+    topFlip?: boolean;
   };
   /** Skip writing report and head (the benchmark only wants the numbers). */
   writeOutputs?: boolean;
@@ -97,6 +104,19 @@ export interface RecipeReport {
     baseline: MetricsSummary | null;
     tuned: MetricsSummary | null;
   };
+  /** Fine-tuning the encoder's top (null: head only). */
+  fineTuning: {
+    blocks: number;
+    cut: string;
+    cutShape: readonly number[];
+    topLayers: string[];
+    trainableParameters: { top: number; head: number };
+    learningRates: { head: number; top: number };
+    /** How the top runs: the encoder's layers, or WASM-differentiable primitives. */
+    formulation: TopFormulation;
+    /** The cut-activation cache (float16). */
+    cache: RecipeReport['embedding'] & { precision: 'float16' };
+  } | null;
   training: {
     epochs: number;
     bestEpoch: number;
@@ -109,16 +129,25 @@ export interface RecipeReport {
   outputs: { report: string; head: string } | null;
 }
 
-/** Rows of the cache for these records, in order, as one matrix plus labels. */
-function gather(records: ImageRecord[], cache: DiskEmbeddingCache): { embeddings: Float32Array; labels: Int32Array } {
-  const present = records.filter((r) => cache.has(imageIdentity(r.file)));
+/**
+ * Rows of the cache for these records, in order, as one matrix plus labels; with `cutCache`,
+ * only records in both, and their cut maps as `cuts` (same rows).
+ */
+function gather(
+  records: ImageRecord[],
+  cache: DiskEmbeddingCache,
+  cutCache?: DiskEmbeddingCache,
+): { embeddings: Float32Array; labels: Int32Array; cuts: Float32Array | null } {
+  const present = records.filter((r) => cache.has(imageIdentity(r.file)) && (!cutCache || cutCache.has(imageIdentity(r.file))));
   const embeddings = new Float32Array(present.length * cache.dim);
+  const cuts = cutCache ? new Float32Array(present.length * cutCache.dim) : null;
   const labels = new Int32Array(present.length);
   present.forEach((record, i) => {
     embeddings.set(cache.get(imageIdentity(record.file))!, i * cache.dim);
+    if (cuts) cuts.set(cutCache!.get(imageIdentity(record.file))!, i * cutCache!.dim);
     labels[i] = record.classId;
   });
-  return { embeddings, labels };
+  return { embeddings, labels, cuts };
 }
 
 async function embedMissing(
@@ -126,11 +155,12 @@ async function embedMissing(
   encoder: ImageEncoder,
   cache: DiskEmbeddingCache,
   options: RecipeOptions,
+  what = 'Embedding',
 ): Promise<RecipeReport['embedding']> {
   const missing = dataset.images.filter((r) => !cache.has(imageIdentity(r.file)));
   const started = Date.now();
-  say(`Embedding: ${dataset.images.length - missing.length} of ${dataset.images.length} images already cached; ${missing.length} to embed.`);
-  const progress = new TerminalProgress('Embedding', missing.length);
+  say(`${what}: ${dataset.images.length - missing.length} of ${dataset.images.length} images already cached; ${missing.length} to embed.`);
+  const progress = new TerminalProgress(what, missing.length);
   const failed: { path: string; message: string }[] = [];
   let result = { embedded: 0, decodeMs: 0, inferMs: 0 };
   if (missing.length > 0) {
@@ -182,6 +212,14 @@ function trainingInput(options: RecipeOptions): TrainingConfigInput {
     loss: defined({ mining: t.mining, margin: t.margin, distance: t.distance }),
     head: defined({ dropout: t.dropout }),
     selection: defined({ mode: t.selection, heldOutFraction: t.heldOutFraction }),
+    top: defined({
+      blocks: t.topBlocks,
+      learningRate: t.topLearningRate,
+      l2sp: t.topL2sp,
+      clipNorm: t.topClipNorm,
+      spatialDropout: t.topSpatialDropout,
+      flip: t.topFlip,
+    }),
   };
 }
 
@@ -215,15 +253,39 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   say(`Encoder: ${encoder.card.name} (${encoder.card.inputSize.width}x${encoder.card.inputSize.height} -> ${encoder.featureSize})`);
   const cache = await DiskEmbeddingCache.open(options.cache, key, encoder.featureSize);
   let embedding: RecipeReport['embedding'];
+  let cutCache: DiskEmbeddingCache | undefined;
+  let cutEmbedding: RecipeReport['embedding'] | undefined;
+  let top: EncoderTop | null = null;
   try {
     embedding = await embedMissing(dataset, encoder, cache, options);
+    if (trainingConfig.top.blocks > 0) {
+      const { card } = encoder;
+      const cuts = card.cuts ?? [];
+      if (cuts.length < trainingConfig.top.blocks) {
+        throw new Error(
+          `--train-top-blocks ${trainingConfig.top.blocks}: encoder "${card.id}" ` +
+            (cuts.length ? `has ${cuts.length} cuts (${cuts.join(', ')})` : `cannot be cut (${card.cutsUnavailable ?? 'its card names no cut'})`),
+        );
+      }
+      const cutLayer = cuts[trainingConfig.top.blocks - 1];
+      const toCut = cutEncoder(encoder, cutLayer);
+      cutCache = await DiskEmbeddingCache.open(options.cache, `${key}|cut=${cutLayer}`, toCut.featureSize, 'float16');
+      cutEmbedding = await embedMissing(dataset, toCut, cutCache, options, `Caching the cut ${cutLayer}`);
+      top = buildEncoderTop(encoder.model as tf.LayersModel, {
+        cutLayer,
+        featureLayer: card.featureOutput!,
+        pooling: card.pooling,
+        formulation: topFormulationFor(backend),
+      });
+      say(`Fine-tuning the top from ${cutLayer} [${top.cutShape.join('x')}]: ${top.layerNames.length} layers, ${top.parameterCount} parameters, ${top.formulation} formulation, lr ${trainingConfig.top.learningRate} (head ${trainingConfig.learningRate}).`);
+    }
   } finally {
-    encoder.dispose();
+    if (!top) encoder.dispose();
   }
 
   const dim = cache.dim;
-  const train = gather(trainRecords, cache);
-  const validation = gather(validationRecords, cache);
+  const train = gather(trainRecords, cache, cutCache);
+  const validation = gather(validationRecords, cache, cutCache);
   const distance = trainingConfig.loss.distance;
   const baseline = metricsOf(validation, dim, distance, options);
   say(`Baseline (frozen encoder) on ${validation.labels.length} test images: R-Precision ${baseline.rPrecision.toFixed(4)} (macro ${baseline.rPrecisionMacro.toFixed(4)}), P@1 ${baseline.precisionAt1.toFixed(4)}, MAP@R ${baseline.mapAtR.toFixed(4)}`);
@@ -235,12 +297,18 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
       ? `Model selection: held out ${sets.heldOutClasses.length} of ${split.trainClasses.length} training classes (${sets.selection.labels.length} images) to choose the epoch; the test classes are charted, never used to choose.`
       : 'Model selection: recipe (the epoch is chosen on the test classes, as the reference does; this flatters the result).',
   );
-  const charted = sets.charted;
+  // what the model reads: the pooled embeddings, or (fine-tuning) the cut maps of the same rows
+  const inputSize = top ? top.cutShape.reduce((a, b) => a * b, 1) : dim;
+  const inputsOf = (set: typeof train) => ({ embeddings: top ? set.cuts! : set.embeddings, labels: set.labels });
+  const inputSets = top ? selectionSets(inputsOf(train), inputsOf(validation), inputSize, trainingConfig.selection, split.seed) : sets;
+  const testInputs = inputsOf(validation);
+  const charted = inputSets.charted;
   const trainer = new HeadTrainer({
     config: trainingConfig,
-    train: sets.fit,
-    validation: sets.selection,
+    train: inputSets.fit,
+    validation: inputSets.selection,
     dim,
+    top: top ?? undefined,
     chart: charted ? (embed) => metricsOf({ embeddings: embed(charted.embeddings), labels: charted.labels }, dim, distance, options) : undefined,
   });
   const trainingStarted = Date.now();
@@ -254,9 +322,11 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   });
   const trainingSeconds = (Date.now() - trainingStarted) / 1000;
   if (state.error) say(`Training stopped: ${state.error}`);
-  const tunedValidation = { embeddings: trainer.embed(validation.embeddings), labels: validation.labels };
+  const tunedValidation = { embeddings: trainer.embed(testInputs.embeddings), labels: validation.labels };
   const tuned = metricsOf(tunedValidation, dim, distance, options);
-  const heldOutTuned = charted ? metricsOf({ embeddings: trainer.embed(sets.selection.embeddings), labels: sets.selection.labels }, dim, distance, options) : null;
+  const heldOutTuned = charted
+    ? metricsOf({ embeddings: trainer.embed(inputSets.selection.embeddings), labels: inputSets.selection.labels }, dim, distance, options)
+    : null;
   say(`Tuned (best epoch ${state.bestEpoch}): R-Precision ${tuned.rPrecision.toFixed(4)} (macro ${tuned.rPrecisionMacro.toFixed(4)}), P@1 ${tuned.precisionAt1.toFixed(4)}, MAP@R ${tuned.mapAtR.toFixed(4)}`);
 
   const { training: _training, ...recipeConfig } = options;
@@ -291,6 +361,18 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
       baseline: heldOutBaseline,
       tuned: heldOutTuned,
     },
+    fineTuning: top
+      ? {
+          blocks: trainingConfig.top.blocks,
+          cut: top.cutLayer,
+          cutShape: top.cutShape,
+          topLayers: top.layerNames,
+          trainableParameters: { top: top.parameterCount, head: trainer.head.trainableVariables.reduce((a, v) => a + v.size, 0) },
+          learningRates: { head: trainingConfig.learningRate, top: trainingConfig.top.learningRate },
+          formulation: top.formulation,
+          cache: { ...cutEmbedding!, precision: 'float16' },
+        }
+      : null,
     training: {
       epochs: state.epoch,
       bestEpoch: state.bestEpoch,
@@ -312,6 +394,7 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   }
   trainer.dispose();
+  if (top) encoder.dispose();
   if (tf.memory().numTensors > 0) say(`(tfjs holds ${tf.memory().numTensors} tensors at the end)`);
   return report;
 }

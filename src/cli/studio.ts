@@ -37,6 +37,13 @@ Options:
                            how the epoch is chosen: on held-out training classes (default), or
                            on the test classes as the reference does ("recipe", flattering)
   --heldout-fraction <f>   share of the training classes held out for selection (default: 0.2)
+  --train-top-blocks <n>   also fine-tune the encoder's top n blocks from its cached cut
+                           (0 = head only, the default; 1 = the model card's default cut)
+  --top-lr <x>             the top's learning rate (default: 1e-4)
+  --top-l2sp <x>           L2-SP pull of the top toward its pretrained weights (default: 0)
+  --top-clip <x>           clip the top's gradient to this global norm (0 = off; default: 1)
+  --top-spatial-dropout <r> share of cached map positions dropped per training batch (default: 0.3)
+  --top-flip on|off        flip half of each batch's cached maps horizontally (default: on)
   --full-scale             bench only: all 16,185 devkit annotations, each linked to a shared
                            image (measures time and memory at full size; quality meaningless)
   -h, --help               this text
@@ -68,6 +75,12 @@ async function main(): Promise<void> {
       'eval-queries': { type: 'string' },
       selection: { type: 'string' },
       'heldout-fraction': { type: 'string' },
+      'train-top-blocks': { type: 'string' },
+      'top-lr': { type: 'string' },
+      'top-l2sp': { type: 'string' },
+      'top-clip': { type: 'string' },
+      'top-spatial-dropout': { type: 'string' },
+      'top-flip': { type: 'string' },
       'full-scale': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -105,6 +118,12 @@ async function main(): Promise<void> {
       dropout: number('dropout', values.dropout),
       selection: values.selection as 'heldout' | 'recipe' | undefined,
       heldOutFraction: number('heldout-fraction', values['heldout-fraction']),
+      topBlocks: number('train-top-blocks', values['train-top-blocks']),
+      topLearningRate: number('top-lr', values['top-lr']),
+      topL2sp: number('top-l2sp', values['top-l2sp']),
+      topClipNorm: number('top-clip', values['top-clip']),
+      topSpatialDropout: number('top-spatial-dropout', values['top-spatial-dropout']),
+      topFlip: values['top-flip'] === undefined ? undefined : values['top-flip'] === 'on' ? true : values['top-flip'] === 'off' ? false : (values['top-flip'] as never),
     },
   };
   if (!['wasm', 'cpu'].includes(options.backend)) throw new UsageError(`--backend must be wasm or cpu, got '${options.backend}'.`);
