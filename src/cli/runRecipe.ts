@@ -22,6 +22,7 @@ import type { DistanceName } from '../core/train/distances';
 import type { Mining } from '../core/train/tripletLoss';
 import { selectionSets } from '../core/train/selection';
 import type { SelectionMode } from '../core/train/trainer';
+import type { NamedWeights } from '../core/train/heads';
 import { DiskEmbeddingCache } from './diskEmbeddingCache';
 import { writeHeadExport } from './headFiles';
 import { listFolderFiles } from './nodeFiles';
@@ -60,6 +61,9 @@ export interface RecipeOptions {
     topClipNorm?: number;
     topSpatialDropout?: number;
     topFlip?: boolean;
+    topWarmStart?: boolean;
+    topEpochs?: number;
+    topPatience?: number;
   };
   /** Skip writing report and head (the benchmark only wants the numbers). */
   writeOutputs?: boolean;
@@ -116,6 +120,18 @@ export interface RecipeReport {
     formulation: TopFormulation;
     /** The cut-activation cache (float16). */
     cache: RecipeReport['embedding'] & { precision: 'float16' };
+    /**
+     * The head-only first stage (warm start): the head trained on the pooled embeddings,
+     * then fine-tuned with the top from its best weights. `training` below is the second stage.
+     */
+    headStage: {
+      epochs: number;
+      bestEpoch: number;
+      seconds: number;
+      test: MetricsSummary;
+      heldOut: MetricsSummary | null;
+      history: EpochReport[];
+    } | null;
   } | null;
   training: {
     epochs: number;
@@ -219,6 +235,9 @@ function trainingInput(options: RecipeOptions): TrainingConfigInput {
       clipNorm: t.topClipNorm,
       spatialDropout: t.topSpatialDropout,
       flip: t.topFlip,
+      warmStart: t.topWarmStart,
+      maxEpochs: t.topEpochs,
+      patience: t.topPatience,
     }),
   };
 }
@@ -303,23 +322,57 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   const inputSets = top ? selectionSets(inputsOf(train), inputsOf(validation), inputSize, trainingConfig.selection, split.seed) : sets;
   const testInputs = inputsOf(validation);
   const charted = inputSets.charted;
-  const trainer = new HeadTrainer({
-    config: trainingConfig,
-    train: inputSets.fit,
-    validation: inputSets.selection,
-    dim,
-    top: top ?? undefined,
-    chart: charted ? (embed) => metricsOf({ embeddings: embed(charted.embeddings), labels: charted.labels }, dim, distance, options) : undefined,
-  });
-  const trainingStarted = Date.now();
-  say(`Training: up to ${trainingConfig.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainingConfig.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainingConfig.patience}.`);
-  const state = await trainer.fitAsync((r) => {
-    const elapsed = (Date.now() - trainingStarted) / 1000;
+  const logEpoch = (started: number) => (r: EpochReport) => {
+    const elapsed = (Date.now() - started) / 1000;
     say(
       `  epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}, val loss ${r.validationLoss.toFixed(4)}, R-Precision ${r.rPrecision.toFixed(4)}` +
         `${r.test ? ` (test ${r.test.rPrecision.toFixed(4)})` : ''}${r.isBest ? ' *' : ''} (${r.seconds.toFixed(2)}s; ${formatSeconds(elapsed)} so far)`,
     );
+  };
+
+  let headStage: NonNullable<RecipeReport['fineTuning']>['headStage'] = null;
+  let initialWeights: NamedWeights | undefined;
+  if (top && trainingConfig.top.warmStart) {
+    say(`Stage 1 of 2: the head alone on the pooled embeddings (up to ${trainingConfig.maxEpochs} epochs, patience ${trainingConfig.patience}).`);
+    const pooledCharted = sets.charted;
+    const headTrainer = new HeadTrainer({
+      config: { ...trainingConfig, top: { ...trainingConfig.top, blocks: 0 } },
+      train: sets.fit,
+      validation: sets.selection,
+      dim,
+      chart: pooledCharted
+        ? (embed) => metricsOf({ embeddings: embed(pooledCharted.embeddings), labels: pooledCharted.labels }, dim, distance, options)
+        : undefined,
+    });
+    const started = Date.now();
+    const headState = await headTrainer.fitAsync(logEpoch(started));
+    initialWeights = headTrainer.head.getWeights();
+    headStage = {
+      epochs: headState.epoch,
+      bestEpoch: headState.bestEpoch,
+      seconds: (Date.now() - started) / 1000,
+      test: metricsOf({ embeddings: headTrainer.embed(validation.embeddings), labels: validation.labels }, dim, distance, options),
+      heldOut: sets.charted
+        ? metricsOf({ embeddings: headTrainer.embed(sets.selection.embeddings), labels: sets.selection.labels }, dim, distance, options)
+        : null,
+      history: headState.history,
+    };
+    headTrainer.dispose();
+    say(`Head only (best epoch ${headStage.bestEpoch}): test R-Precision ${headStage.test.rPrecision.toFixed(4)}. Stage 2 of 2: top and head from it.`);
+  }
+  const trainer = new HeadTrainer({
+    config: top ? { ...trainingConfig, maxEpochs: trainingConfig.top.maxEpochs, patience: trainingConfig.top.patience } : trainingConfig,
+    train: inputSets.fit,
+    validation: inputSets.selection,
+    dim,
+    top: top ?? undefined,
+    initialWeights,
+    initialIsCandidate: initialWeights !== undefined,
+    chart: charted ? (embed) => metricsOf({ embeddings: embed(charted.embeddings), labels: charted.labels }, dim, distance, options) : undefined,
   });
+  const trainingStarted = Date.now();
+  say(`Training: up to ${trainingConfig.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainingConfig.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainingConfig.patience}.`);
+  const state = await trainer.fitAsync(logEpoch(trainingStarted));
   const trainingSeconds = (Date.now() - trainingStarted) / 1000;
   if (state.error) say(`Training stopped: ${state.error}`);
   const tunedValidation = { embeddings: trainer.embed(testInputs.embeddings), labels: validation.labels };
@@ -371,6 +424,7 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
           learningRates: { head: trainingConfig.learningRate, top: trainingConfig.top.learningRate },
           formulation: top.formulation,
           cache: { ...cutEmbedding!, precision: 'float16' },
+          headStage,
         }
       : null,
     training: {

@@ -44,6 +44,10 @@ Options:
   --top-clip <x>           clip the top's gradient to this global norm (0 = off; default: 1)
   --top-spatial-dropout <r> share of cached map positions dropped per training batch (default: 0.3)
   --top-flip on|off        flip half of each batch's cached maps horizontally (default: on)
+  --top-warm-start on|off  train the head alone first, then top + head from it, keeping the
+                           head-only weights unless fine-tuning beats them (default: on)
+  --top-epochs <n>         epoch bound of the fine-tuning stage (default: 30)
+  --top-patience <n>       early-stopping patience of the fine-tuning stage (default: 6)
   --full-scale             bench only: all 16,185 devkit annotations, each linked to a shared
                            image (measures time and memory at full size; quality meaningless)
   -h, --help               this text
@@ -81,6 +85,9 @@ async function main(): Promise<void> {
       'top-clip': { type: 'string' },
       'top-spatial-dropout': { type: 'string' },
       'top-flip': { type: 'string' },
+      'top-warm-start': { type: 'string' },
+      'top-epochs': { type: 'string' },
+      'top-patience': { type: 'string' },
       'full-scale': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -95,6 +102,11 @@ async function main(): Promise<void> {
     const value = Number(raw);
     if (!Number.isFinite(value)) throw new UsageError(`--${name} must be a number, got '${raw}'.`);
     return value;
+  };
+  const onOff = (name: string, raw: string | undefined): boolean | undefined => {
+    if (raw === undefined) return undefined;
+    if (raw !== 'on' && raw !== 'off') throw new UsageError(`--${name} must be on or off, got '${raw}'.`);
+    return raw === 'on';
   };
   const options: RecipeOptions = {
     data: values.data ? path.resolve(values.data) : '',
@@ -123,7 +135,10 @@ async function main(): Promise<void> {
       topL2sp: number('top-l2sp', values['top-l2sp']),
       topClipNorm: number('top-clip', values['top-clip']),
       topSpatialDropout: number('top-spatial-dropout', values['top-spatial-dropout']),
-      topFlip: values['top-flip'] === undefined ? undefined : values['top-flip'] === 'on' ? true : values['top-flip'] === 'off' ? false : (values['top-flip'] as never),
+      topFlip: onOff('top-flip', values['top-flip']),
+      topWarmStart: onOff('top-warm-start', values['top-warm-start']),
+      topEpochs: number('top-epochs', values['top-epochs']),
+      topPatience: number('top-patience', values['top-patience']),
     },
   };
   if (!['wasm', 'cpu'].includes(options.backend)) throw new UsageError(`--backend must be wasm or cpu, got '${options.backend}'.`);

@@ -34,10 +34,14 @@ export interface EncoderTop extends TrainableTop {
   readonly weights: TopWeight[];
   readonly trainableVariables: tf.Variable[];
   readonly parameterCount: number;
-  /** The formulation `apply` uses. */
+  /** The formulation `apply` trains with. */
   readonly formulation: TopFormulation;
-  /** Cut maps [n, h, w, c] -> pooled features [n, featureSize], with the default formulation. */
-  apply(x: tf.Tensor4D): tf.Tensor2D;
+  /**
+   * Cut maps [n, h, w, c] -> pooled features [n, featureSize]: with `training`, in the
+   * formulation; otherwise with the encoder's own layers (the same function, and on WASM a
+   * faster forward pass than the primitives, see docs/tuning.md).
+   */
+  apply(x: tf.Tensor4D, training?: boolean): tf.Tensor2D;
   applyWith(x: tf.Tensor4D, formulation: TopFormulation): tf.Tensor2D;
   /** The encoder's own layers from a cut input to the pooled feature, flattened: composable into an export. */
   readonly model: tf.LayersModel;
@@ -288,7 +292,7 @@ export function buildEncoderTop(model: tf.LayersModel, opts: BuildEncoderTopOpti
     trainableVariables,
     parameterCount,
     formulation,
-    apply: (x) => applyWith(x, formulation),
+    apply: (x, training = false) => applyWith(x, training ? formulation : 'layers'),
     applyWith,
     model: topModel,
   };

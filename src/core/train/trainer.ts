@@ -69,6 +69,15 @@ export interface TopTrainingConfig {
   spatialDropout: number;
   /** Flip half of each training batch's cached maps horizontally. */
   flip: boolean;
+  /**
+   * Train the head alone first (on the pooled embeddings, the usual run), then fine-tune top
+   * and head from it, keeping the head-only weights unless fine-tuning beats them on the
+   * selection set. Used by callers (the runner); the trainer itself runs one stage.
+   */
+  warmStart: boolean;
+  /** Epoch bound and early-stopping patience of the fine-tuning stage. */
+  maxEpochs: number;
+  patience: number;
 }
 
 /** A partial config: anything left out takes its default. */
@@ -98,7 +107,17 @@ export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   // a fifth of the training classes choose the epoch; the test classes choose nothing
   selection: Object.freeze({ mode: 'heldout' as const, heldOutFraction: 0.2 }),
   // see docs/tuning.md ("Fine-tuning the top")
-  top: Object.freeze({ blocks: 0, learningRate: 1e-4, l2sp: 0, clipNorm: 1, spatialDropout: 0.3, flip: true }),
+  top: Object.freeze({
+    blocks: 0,
+    learningRate: 1e-4,
+    l2sp: 0,
+    clipNorm: 1,
+    spatialDropout: 0.3,
+    flip: true,
+    warmStart: true,
+    maxEpochs: 30,
+    patience: 6,
+  }),
 });
 
 /** The full config: `input` over the defaults. */
@@ -163,6 +182,9 @@ export function validateTrainingConfig(input: TrainingConfigInput): string[] {
   range('top.clipNorm', c.top.clipNorm, (x) => x >= 0, '≥ 0');
   range('top.spatialDropout', c.top.spatialDropout, (x) => x >= 0 && x < 1, '≥ 0 and < 1');
   if (typeof c.top.flip !== 'boolean') errors.push(`top.flip must be true or false, got ${show(c.top.flip)}`);
+  if (typeof c.top.warmStart !== 'boolean') errors.push(`top.warmStart must be true or false, got ${show(c.top.warmStart)}`);
+  int('top.maxEpochs', c.top.maxEpochs, 1, 100_000);
+  int('top.patience', c.top.patience, 1, 100_000);
   return errors;
 }
 
@@ -214,8 +236,11 @@ export interface TrainableTop {
   readonly cutShape: readonly [number, number, number];
   readonly featureSize: number;
   readonly trainableVariables: tf.Variable[];
-  /** The top's forward pass, differentiable on the current backend. */
-  apply(x: tf.Tensor4D): tf.Tensor2D;
+  /**
+   * The top's forward pass; with `training` it must be differentiable on the current backend
+   * (it need not be otherwise: evaluation may take a faster path computing the same function).
+   */
+  apply(x: tf.Tensor4D, training?: boolean): tf.Tensor2D;
 }
 
 export interface Evaluation {
@@ -279,6 +304,13 @@ export interface HeadTrainerOptions {
    * moments start at zero.
    */
   initialWeights?: NamedWeights;
+  /**
+   * The starting weights (the given head and top) compete for the best epoch as "epoch 0":
+   * they are evaluated before the first epoch, and kept unless an epoch beats their
+   * validation loss (then `bestEpoch` stays 0). For a second stage that must not do worse than
+   * its start, e.g. fine-tuning the top from a trained head. Default false.
+   */
+  initialIsCandidate?: boolean;
 }
 
 /** The names and shapes of a head's weights (PyTorch state_dict layout). */
@@ -352,6 +384,7 @@ export class HeadTrainer {
   private readonly topInitial: tf.Tensor[] = [];
   private readonly random: RandomSource;
   private readonly chart: HeadTrainerOptions['chart'];
+  private initialPending: boolean;
   private readonly sampler: PKBatchSampler;
   private readonly optimizer: tf.Optimizer | null;
   private readonly metrics: RetrievalMetricsFn;
@@ -384,6 +417,7 @@ export class HeadTrainer {
     }
     this.inputDim = this.top ? this.top.cutShape.reduce((a, b) => a * b, 1) : dim;
     this.chart = opts.chart;
+    this.initialPending = opts.initialIsCandidate ?? false;
     checkSet('train', opts.train, this.inputDim);
     checkSet('validation', opts.validation, this.inputDim);
     const trainClasses = eligibleClassCount(opts.train.labels);
@@ -489,6 +523,13 @@ export class HeadTrainer {
     this.checkUsable();
     if (this.isDone) throw new Error(`Training is already done (${this.stopReason}); create a new HeadTrainer to train again`);
     if (this.stepping) throw new Error('An epoch is already running; await it before calling step() again');
+    if (this.initialPending) {
+      this.initialPending = false;
+      // epoch 0: the starting weights' validation loss is the one to beat
+      this.bestValidationLoss = (await this.evaluate()).validationLoss;
+      tf.dispose(this.bestWeights ?? []);
+      this.bestWeights = this.trainedVariables.map((v) => tf.clone(v));
+    }
     const started = Date.now();
     const epoch = this.history.length + 1;
     this.stepping = true;
@@ -693,7 +734,7 @@ export class HeadTrainer {
       return maps;
     });
     const { value, grads } = tf.variableGrads(
-      () => tripletLoss(this.head.apply(top.apply(x), true, { trainedInput: true }), batchLabels, this.config.loss),
+      () => tripletLoss(this.head.apply(top.apply(x, true), true, { trainedInput: true }), batchLabels, this.config.loss),
       [...headVars, ...topVars],
     );
     x.dispose();
