@@ -83,6 +83,7 @@ async function main(): Promise<void> {
       'top-spatial-dropout': { type: 'string' },
       'top-flip': { type: 'string' },
       'top-warm-start': { type: 'string' },
+      'selection-metric': { type: 'string' },
       'skip-formulations': { type: 'boolean' },
     },
   });
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
   let fineTuning: RecipeReport['fineTuning'] = null;
   for (const seed of seeds) {
     const split = { mode: 'seeded' as const, seed, trainFraction: 0.5 };
-    const training = { topEpochs: num(values.epochs), topPatience: num(values.patience), ...top };
+    const training = { selectionMetric: values['selection-metric'] as 'loss' | 'r-precision' | undefined, topEpochs: num(values.epochs), topPatience: num(values.patience), ...top };
     say(`Seed ${seed}: top + head …`);
     const tuned = await runRecipe({ ...base, split, training });
     fineTuning = tuned.fineTuning;
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
     const stage = tuned.fineTuning?.headStage;
     const headOnly = stage
       ? { test: { baseline: tuned.baseline, tuned: stage.test }, heldOut: { baseline: tuned.selection.baseline, tuned: stage.heldOut }, epochs: stage.epochs, bestEpoch: stage.bestEpoch, secondsPerEpoch: stage.seconds / stage.epochs, stopReason: null }
-      : pick(await runRecipe({ ...base, split, training: {} }));
+      : pick(await runRecipe({ ...base, split, training: { selectionMetric: training.selectionMetric } }));
     runs.push({
       seed,
       baseline: tuned.baseline,

@@ -21,7 +21,7 @@ import {
 import type { DistanceName } from '../core/train/distances';
 import type { Mining } from '../core/train/tripletLoss';
 import { selectionSets } from '../core/train/selection';
-import type { SelectionMode } from '../core/train/trainer';
+import type { SelectionMetric, SelectionMode } from '../core/train/trainer';
 import type { NamedWeights } from '../core/train/heads';
 import { DiskEmbeddingCache } from './diskEmbeddingCache';
 import { writeHeadExport } from './headFiles';
@@ -55,6 +55,7 @@ export interface RecipeOptions {
     dropout?: number;
     selection?: SelectionMode;
     heldOutFraction?: number;
+    selectionMetric?: SelectionMetric;
     topBlocks?: number;
     topLearningRate?: number;
     topL2sp?: number;
@@ -227,7 +228,7 @@ function trainingInput(options: RecipeOptions): TrainingConfigInput {
     }),
     loss: defined({ mining: t.mining, margin: t.margin, distance: t.distance }),
     head: defined({ dropout: t.dropout }),
-    selection: defined({ mode: t.selection, heldOutFraction: t.heldOutFraction }),
+    selection: defined({ mode: t.selection, heldOutFraction: t.heldOutFraction, metric: t.selectionMetric }),
     top: defined({
       blocks: t.topBlocks,
       learningRate: t.topLearningRate,
@@ -371,7 +372,7 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     chart: charted ? (embed) => metricsOf({ embeddings: embed(charted.embeddings), labels: charted.labels }, dim, distance, options) : undefined,
   });
   const trainingStarted = Date.now();
-  say(`Training: up to ${trainingConfig.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainingConfig.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainingConfig.patience}.`);
+  say(`Training: up to ${trainer.config.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainingConfig.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainer.config.patience}.`);
   const state = await trainer.fitAsync(logEpoch(trainingStarted));
   const trainingSeconds = (Date.now() - trainingStarted) / 1000;
   if (state.error) say(`Training stopped: ${state.error}`);

@@ -37,6 +37,8 @@ Options:
                            how the epoch is chosen: on held-out training classes (default), or
                            on the test classes as the reference does ("recipe", flattering)
   --heldout-fraction <f>   share of the training classes held out for selection (default: 0.2)
+  --selection-metric loss|r-precision
+                           what the best epoch is chosen by on the selection set (default: loss)
   --train-top-blocks <n>   also fine-tune the encoder's top n blocks from its cached cut
                            (0 = head only, the default; 1 = the model card's default cut)
   --top-lr <x>             the top's learning rate (default: 1e-4)
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
       'eval-queries': { type: 'string' },
       selection: { type: 'string' },
       'heldout-fraction': { type: 'string' },
+      'selection-metric': { type: 'string' },
       'train-top-blocks': { type: 'string' },
       'top-lr': { type: 'string' },
       'top-l2sp': { type: 'string' },
@@ -130,6 +133,7 @@ async function main(): Promise<void> {
       dropout: number('dropout', values.dropout),
       selection: values.selection as 'heldout' | 'recipe' | undefined,
       heldOutFraction: number('heldout-fraction', values['heldout-fraction']),
+      selectionMetric: values['selection-metric'] as 'loss' | 'r-precision' | undefined,
       topBlocks: number('train-top-blocks', values['train-top-blocks']),
       topLearningRate: number('top-lr', values['top-lr']),
       topL2sp: number('top-l2sp', values['top-l2sp']),

@@ -49,12 +49,14 @@ export interface TrainingConfig {
    * charted. 'recipe': on the test classes themselves, as the reference does (flatters the
    * result). The trainer itself only sees the set it is given as `validation`; callers split.
    */
-  selection: { mode: SelectionMode; heldOutFraction: number };
+  selection: { mode: SelectionMode; heldOutFraction: number; metric: SelectionMetric };
   /** Fine-tuning the encoder's top blocks from cached cut activations (blocks 0 = head only). */
   top: TopTrainingConfig;
 }
 
 export type SelectionMode = 'heldout' | 'recipe';
+/** What the best epoch minimises on the selection set: the triplet loss (default), or 1 − R-Precision. */
+export type SelectionMetric = 'loss' | 'r-precision';
 
 export interface TopTrainingConfig {
   /** Trainable top blocks above the cut (0 = head only; 1 = the model card's default cut). Default 0. */
@@ -105,7 +107,7 @@ export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   seed: 42,
   validationQueries: null,
   // a fifth of the training classes choose the epoch; the test classes choose nothing
-  selection: Object.freeze({ mode: 'heldout' as const, heldOutFraction: 0.2 }),
+  selection: Object.freeze({ mode: 'heldout' as const, heldOutFraction: 0.2, metric: 'loss' as const }),
   // see docs/tuning.md ("Fine-tuning the top")
   top: Object.freeze({
     blocks: 0,
@@ -176,6 +178,7 @@ export function validateTrainingConfig(input: TrainingConfigInput): string[] {
   if (c.validationQueries !== null) int('validationQueries', c.validationQueries, 1, 2 ** 31 - 1);
   oneOf('selection.mode', c.selection.mode, ['heldout', 'recipe']);
   range('selection.heldOutFraction', c.selection.heldOutFraction, (x) => x > 0 && x < 1, '> 0 and < 1');
+  oneOf('selection.metric', c.selection.metric, ['loss', 'r-precision']);
   int('top.blocks', c.top.blocks, 0, 16);
   range('top.learningRate', c.top.learningRate, (x) => x > 0 && x <= 1, '> 0 and ≤ 1');
   range('top.l2sp', c.top.l2sp, (x) => x >= 0 && x <= 100, '≥ 0 and ≤ 100');
@@ -259,6 +262,7 @@ export interface TrainingState {
   epoch: number;
   /** Epoch with the lowest validation loss (0 = none yet). */
   bestEpoch: number;
+  /** Its selection score: the validation loss, or 1 − R-Precision with `selection.metric` 'r-precision'. */
   bestValidationLoss: number;
   history: EpochReport[];
   isDone: boolean;
@@ -483,6 +487,11 @@ export class HeadTrainer {
     }
   }
 
+  /** Lower is better: the validation loss, or 1 − R-Precision (`selection.metric`). */
+  private selectionScore(e: Evaluation): number {
+    return this.config.selection.metric === 'r-precision' ? 1 - e.rPrecision : e.validationLoss;
+  }
+
   /** Everything that trains: the head's variables, then the top's. */
   private get trainedVariables(): tf.Variable[] {
     return [...this.head.trainableVariables, ...(this.top?.trainableVariables ?? [])];
@@ -526,7 +535,7 @@ export class HeadTrainer {
     if (this.initialPending) {
       this.initialPending = false;
       // epoch 0: the starting weights' validation loss is the one to beat
-      this.bestValidationLoss = (await this.evaluate()).validationLoss;
+      this.bestValidationLoss = this.selectionScore(await this.evaluate());
       tf.dispose(this.bestWeights ?? []);
       this.bestWeights = this.trainedVariables.map((v) => tf.clone(v));
     }
@@ -560,9 +569,9 @@ export class HeadTrainer {
       this.finish('non-finite-loss');
       return report;
     }
-    if (evaluation.validationLoss < this.bestValidationLoss) {
+    if (this.selectionScore(evaluation) < this.bestValidationLoss) {
       report.isBest = true;
-      this.bestValidationLoss = evaluation.validationLoss;
+      this.bestValidationLoss = this.selectionScore(evaluation);
       this.bestEpoch = epoch;
       tf.dispose(this.bestWeights ?? []);
       this.bestWeights = this.trainedVariables.map((v) => tf.clone(v));

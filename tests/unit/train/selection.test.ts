@@ -36,7 +36,7 @@ describe('held-out model selection', () => {
     expect([...sets.fit.labels].some((l) => testLabels.has(l) || sets.heldOutClasses.includes(l))).toBe(false);
     expect(sets.fit.labels.length + sets.selection.labels.length).toBe(train.labels.length);
     expect(sets.charted).toBe(test);
-    const recipe = selectionSets(train, test, DIM, { mode: 'recipe', heldOutFraction: 0.2 }, 42);
+    const recipe = selectionSets(train, test, DIM, { mode: 'recipe', heldOutFraction: 0.2, metric: 'loss' }, 42);
     expect(recipe).toMatchObject({ fit: train, selection: test, charted: null, heldOutClasses: [] });
   });
 
