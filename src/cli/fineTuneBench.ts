@@ -54,6 +54,7 @@ async function formulationTimes(encoderSpec: string, batch: number, repeats: num
   }
   x.dispose();
   encoder.dispose();
+  top.dispose();
   return out;
 }
 

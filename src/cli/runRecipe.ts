@@ -449,7 +449,10 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   }
   trainer.dispose();
-  if (top) encoder.dispose();
+  if (top) {
+    encoder.dispose();
+    top.dispose();
+  }
   if (tf.memory().numTensors > 0) say(`(tfjs holds ${tf.memory().numTensors} tensors at the end)`);
   return report;
 }

@@ -45,6 +45,11 @@ export interface EncoderTop extends TrainableTop {
   applyWith(x: tf.Tensor4D, formulation: TopFormulation): tf.Tensor2D;
   /** The encoder's own layers from a cut input to the pooled feature, flattened: composable into an export. */
   readonly model: tf.LayersModel;
+  /**
+   * Releases the rebuilt model's hold on the shared layers: their weights are freed once both
+   * this and the encoder are disposed (tfjs counts the models using a layer).
+   */
+  dispose(): void;
 }
 
 /** The top cannot be rebuilt; the message says why. */
@@ -295,6 +300,7 @@ export function buildEncoderTop(model: tf.LayersModel, opts: BuildEncoderTopOpti
     apply: (x, training = false) => applyWith(x, training ? formulation : 'layers'),
     applyWith,
     model: topModel,
+    dispose: () => topModel.dispose(),
   };
 }
 

@@ -50,6 +50,7 @@ describe('the encoder top rebuilt from the cut', () => {
 
   for (const m of MODELS) {
     it(`${m.folder}: every cut's top, both formulations, equals the encoder's own feature within 1e-5`, { timeout: 120_000 }, async () => {
+      const atStart = tf.memory().numTensors;
       const encoder = await open(m.folder, m.catalogId);
       expect(encoder.card.cuts).toEqual(m.cuts);
       const { width, height } = encoder.inputSize;
@@ -57,6 +58,7 @@ describe('the encoder top rebuilt from the cut', () => {
       const feature = encoder.embedPixels(pixels);
       const within = tolerance(feature);
       const before = tf.memory().numTensors;
+      const tops: EncoderTop[] = [];
       for (const cutLayer of m.cuts) {
         const flat = cutEncoder(encoder, cutLayer).embedPixels(pixels);
         const top: EncoderTop = buildEncoderTop(encoder.model as tf.LayersModel, {
@@ -64,6 +66,7 @@ describe('the encoder top rebuilt from the cut', () => {
           featureLayer: encoder.card.featureOutput!,
           pooling: encoder.card.pooling,
         });
+        tops.push(top);
         const cut = tf.reshape(flat, [2, ...top.cutShape]) as tf.Tensor4D;
         expect(top.featureSize).toBe(encoder.featureSize);
         expect(top.parameterCount).toBeGreaterThan(0);
@@ -78,7 +81,12 @@ describe('the encoder top rebuilt from the cut', () => {
       }
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([pixels, feature]);
+      const held = tf.memory().numTensors;
       encoder.dispose();
+      // the tops still hold the weights they share; the last of them frees them
+      expect(tf.memory().numTensors).toBeLessThan(held);
+      tops.forEach((t) => t.dispose());
+      expect(tf.memory().numTensors).toBe(atStart);
     });
   }
 
