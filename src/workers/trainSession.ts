@@ -108,6 +108,14 @@ export class TrainSession {
     const problems = validateTrainingConfig(request.config);
     if (problems.length) throw new TrainRunError('input', `Invalid training settings: ${problems.join('; ')}`);
     const config = resolveTrainingConfig(request.config);
+    if (config.top.blocks > 0) {
+      // the worker has no cut cache nor encoder yet: say so rather than train the head alone
+      throw new TrainRunError(
+        'input',
+        `Fine-tuning the encoder's top (top.blocks ${config.top.blocks}) runs in the command-line runner for now ` +
+          '(npm run studio -- run --train-top-blocks N); the browser trains the head only: set top.blocks to 0.',
+      );
+    }
 
     deps.post({ type: 'loading', runId, stage: 'Starting the backend…' });
     let backend: BackendName;

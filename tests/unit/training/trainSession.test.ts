@@ -113,6 +113,14 @@ describe('TrainSession', () => {
     expect(last.summary!.selection).toMatchObject({ mode: 'heldout', heldOutTuned: { rPrecision: best.rPrecision } });
   });
 
+  it('refuses fine-tuning the top (runner only for now) with a message that says where it runs', async () => {
+    const { session, events } = setup({ config: { top: { blocks: 1 } } });
+    await session.run();
+    const last = events[events.length - 1];
+    expect(last).toMatchObject({ type: 'error', code: 'input' });
+    expect((last as { message: string }).message).toMatch(/--train-top-blocks/);
+  });
+
   it('continues from initial weights (a loaded head) and records where the run started from', async () => {
     const first = setup();
     await first.session.run();
