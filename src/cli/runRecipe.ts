@@ -6,12 +6,12 @@ import { splitClasses, type ClassSplit, type ClassSplitMode } from '../core/data
 import type { Dataset, ImageRecord } from '../core/data/dataset';
 import { imageIdentity, loadDataset } from '../core/data/loadDataset';
 import { embedImages } from '../core/encoder/embedImages';
-import type { ImageEncoder } from '../core/encoder/loadEncoder';
+import { buildEncoderTop, topFormulationFor, type EncoderTop, type TopFormulation } from '../core/encoder/encoderTop';
+import { cutEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
 import { preprocessingKey, type ModelCard } from '../core/encoder/modelCard';
 import { retrievalMetrics, type RetrievalMetrics } from '../core/eval/retrievalMetrics';
 import {
   HeadTrainer,
-  embedWithHead,
   resolveTrainingConfig,
   validateTrainingConfig,
   type EpochReport,
@@ -20,6 +20,9 @@ import {
 } from '../core/train/trainer';
 import type { DistanceName } from '../core/train/distances';
 import type { Mining } from '../core/train/tripletLoss';
+import { selectionSets } from '../core/train/selection';
+import type { SelectionMetric, SelectionMode } from '../core/train/trainer';
+import type { NamedWeights } from '../core/train/heads';
 import { STUDIO_VERSION } from '../core/version';
 import { DiskEmbeddingCache } from './diskEmbeddingCache';
 import { writeHeadExport, writeSimilarityModel, type RunReadme } from './headFiles';
@@ -51,6 +54,18 @@ export interface RecipeOptions {
     margin?: number;
     distance?: DistanceName;
     dropout?: number;
+    selection?: SelectionMode;
+    heldOutFraction?: number;
+    selectionMetric?: SelectionMetric;
+    topBlocks?: number;
+    topLearningRate?: number;
+    topL2sp?: number;
+    topClipNorm?: number;
+    topSpatialDropout?: number;
+    topFlip?: boolean;
+    topWarmStart?: boolean;
+    topEpochs?: number;
+    topPatience?: number;
   };
   /** Skip writing report and head (the benchmark only wants the numbers). */
   writeOutputs?: boolean;
@@ -76,8 +91,50 @@ export interface RecipeReport {
     bytesPerEmbedding: number;
   };
   config: { recipe: Omit<RecipeOptions, 'training'>; training: TrainingConfig };
+  /** The frozen encoder on the never-seen test classes. */
   baseline: MetricsSummary;
+  /** The tuned model (best epoch) on the never-seen test classes. */
   tuned: MetricsSummary;
+  /**
+   * How the epoch was chosen. 'heldout': on `heldOutClassNames` (training classes left out of
+   * training), the test classes charted only. 'recipe': on the test classes themselves, as the
+   * reference does: `tuned` is then chosen on the classes it reports, and flattered.
+   */
+  selection: {
+    mode: SelectionMode;
+    heldOutFraction: number | null;
+    heldOutClassNames: string[];
+    fitImages: number;
+    heldOutImages: number;
+    /** Metrics on the held-out validation classes (null in recipe selection). */
+    baseline: MetricsSummary | null;
+    tuned: MetricsSummary | null;
+  };
+  /** Fine-tuning the encoder's top (null: head only). */
+  fineTuning: {
+    blocks: number;
+    cut: string;
+    cutShape: readonly number[];
+    topLayers: string[];
+    trainableParameters: { top: number; head: number };
+    learningRates: { head: number; top: number };
+    /** How the top runs: the encoder's layers, or WASM-differentiable primitives. */
+    formulation: TopFormulation;
+    /** The cut-activation cache (float16). */
+    cache: RecipeReport['embedding'] & { precision: 'float16' };
+    /**
+     * The head-only first stage (warm start): the head trained on the pooled embeddings,
+     * then fine-tuned with the top from its best weights. `training` below is the second stage.
+     */
+    headStage: {
+      epochs: number;
+      bestEpoch: number;
+      seconds: number;
+      test: MetricsSummary;
+      heldOut: MetricsSummary | null;
+      history: EpochReport[];
+    } | null;
+  } | null;
   training: {
     epochs: number;
     bestEpoch: number;
@@ -114,16 +171,25 @@ function readmeOf(report: RecipeReport): RunReadme {
   };
 }
 
-/** Rows of the cache for these records, in order, as one matrix plus labels. */
-function gather(records: ImageRecord[], cache: DiskEmbeddingCache): { embeddings: Float32Array; labels: Int32Array } {
-  const present = records.filter((r) => cache.has(imageIdentity(r.file)));
+/**
+ * Rows of the cache for these records, in order, as one matrix plus labels; with `cutCache`,
+ * only records in both, and their cut maps as `cuts` (same rows).
+ */
+function gather(
+  records: ImageRecord[],
+  cache: DiskEmbeddingCache,
+  cutCache?: DiskEmbeddingCache,
+): { embeddings: Float32Array; labels: Int32Array; cuts: Float32Array | null } {
+  const present = records.filter((r) => cache.has(imageIdentity(r.file)) && (!cutCache || cutCache.has(imageIdentity(r.file))));
   const embeddings = new Float32Array(present.length * cache.dim);
+  const cuts = cutCache ? new Float32Array(present.length * cutCache.dim) : null;
   const labels = new Int32Array(present.length);
   present.forEach((record, i) => {
     embeddings.set(cache.get(imageIdentity(record.file))!, i * cache.dim);
+    if (cuts) cuts.set(cutCache!.get(imageIdentity(record.file))!, i * cutCache!.dim);
     labels[i] = record.classId;
   });
-  return { embeddings, labels };
+  return { embeddings, labels, cuts };
 }
 
 async function embedMissing(
@@ -131,11 +197,12 @@ async function embedMissing(
   encoder: ImageEncoder,
   cache: DiskEmbeddingCache,
   options: RecipeOptions,
+  what = 'Embedding',
 ): Promise<RecipeReport['embedding']> {
   const missing = dataset.images.filter((r) => !cache.has(imageIdentity(r.file)));
   const started = Date.now();
-  say(`Embedding: ${dataset.images.length - missing.length} of ${dataset.images.length} images already cached; ${missing.length} to embed.`);
-  const progress = new TerminalProgress('Embedding', missing.length);
+  say(`${what}: ${dataset.images.length - missing.length} of ${dataset.images.length} images already cached; ${missing.length} to embed.`);
+  const progress = new TerminalProgress(what, missing.length);
   const failed: { path: string; message: string }[] = [];
   let result = { embedded: 0, decodeMs: 0, inferMs: 0 };
   if (missing.length > 0) {
@@ -186,6 +253,18 @@ function trainingInput(options: RecipeOptions): TrainingConfigInput {
     }),
     loss: defined({ mining: t.mining, margin: t.margin, distance: t.distance }),
     head: defined({ dropout: t.dropout }),
+    selection: defined({ mode: t.selection, heldOutFraction: t.heldOutFraction, metric: t.selectionMetric }),
+    top: defined({
+      blocks: t.topBlocks,
+      learningRate: t.topLearningRate,
+      l2sp: t.topL2sp,
+      clipNorm: t.topClipNorm,
+      spatialDropout: t.topSpatialDropout,
+      flip: t.topFlip,
+      warmStart: t.topWarmStart,
+      maxEpochs: t.topEpochs,
+      patience: t.topPatience,
+    }),
   };
 }
 
@@ -219,58 +298,117 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   say(`Encoder: ${encoder.card.name} (${encoder.card.inputSize.width}x${encoder.card.inputSize.height} -> ${encoder.featureSize})`);
   const cache = await DiskEmbeddingCache.open(options.cache, key, encoder.featureSize);
   let embedding: RecipeReport['embedding'];
+  let cutCache: DiskEmbeddingCache | undefined;
+  let cutEmbedding: RecipeReport['embedding'] | undefined;
+  let top: EncoderTop | null = null;
   try {
     embedding = await embedMissing(dataset, encoder, cache, options);
+    if (trainingConfig.top.blocks > 0) {
+      const { card } = encoder;
+      const cuts = card.cuts ?? [];
+      if (cuts.length < trainingConfig.top.blocks) {
+        throw new Error(
+          `--train-top-blocks ${trainingConfig.top.blocks}: encoder "${card.id}" ` +
+            (cuts.length ? `has ${cuts.length} cuts (${cuts.join(', ')})` : `cannot be cut (${card.cutsUnavailable ?? 'its card names no cut'})`),
+        );
+      }
+      const cutLayer = cuts[trainingConfig.top.blocks - 1];
+      const toCut = cutEncoder(encoder, cutLayer);
+      cutCache = await DiskEmbeddingCache.open(options.cache, `${key}|cut=${cutLayer}`, toCut.featureSize, 'float16');
+      cutEmbedding = await embedMissing(dataset, toCut, cutCache, options, `Caching the cut ${cutLayer}`);
+      top = buildEncoderTop(encoder.model as tf.LayersModel, {
+        cutLayer,
+        featureLayer: card.featureOutput!,
+        pooling: card.pooling,
+        formulation: topFormulationFor(backend),
+      });
+      say(`Fine-tuning the top from ${cutLayer} [${top.cutShape.join('x')}]: ${top.layerNames.length} layers, ${top.parameterCount} parameters, ${top.formulation} formulation, lr ${trainingConfig.top.learningRate} (head ${trainingConfig.learningRate}).`);
+    }
   } catch (e) {
+    top?.dispose();
     encoder.dispose();
     throw e;
   }
   // the encoder stays loaded for the similarity model export (<out>/model/)
-  try {
-    return await trainAndExport(options, { dataset, split, trainRecords, validationRecords, encoder, key, cache, embedding, backend, trainingConfig });
-  } finally {
-    encoder.dispose();
-  }
-}
-
-async function trainAndExport(
-  options: RecipeOptions,
-  ctx: {
-    dataset: Dataset;
-    split: ClassSplit;
-    trainRecords: ImageRecord[];
-    validationRecords: ImageRecord[];
-    encoder: ImageEncoder;
-    key: string;
-    cache: DiskEmbeddingCache;
-    embedding: RecipeReport['embedding'];
-    backend: string;
-    trainingConfig: TrainingConfig;
-  },
-): Promise<RecipeReport> {
-  const { dataset, split, trainRecords, validationRecords, encoder, key, cache, embedding, backend, trainingConfig } = ctx;
 
   const dim = cache.dim;
-  const train = gather(trainRecords, cache);
-  const validation = gather(validationRecords, cache);
+  const train = gather(trainRecords, cache, cutCache);
+  const validation = gather(validationRecords, cache, cutCache);
   const distance = trainingConfig.loss.distance;
   const baseline = metricsOf(validation, dim, distance, options);
-  say(`Baseline (frozen encoder) on ${validation.labels.length} validation images: R-Precision ${baseline.rPrecision.toFixed(4)} (macro ${baseline.rPrecisionMacro.toFixed(4)}), P@1 ${baseline.precisionAt1.toFixed(4)}, MAP@R ${baseline.mapAtR.toFixed(4)}`);
+  say(`Baseline (frozen encoder) on ${validation.labels.length} test images: R-Precision ${baseline.rPrecision.toFixed(4)} (macro ${baseline.rPrecisionMacro.toFixed(4)}), P@1 ${baseline.precisionAt1.toFixed(4)}, MAP@R ${baseline.mapAtR.toFixed(4)}`);
 
-  const trainer = new HeadTrainer({ config: trainingConfig, train, validation, dim });
-  const trainingStarted = Date.now();
-  say(`Training: up to ${trainingConfig.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainingConfig.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainingConfig.patience}.`);
-  const state = await trainer.fitAsync((r) => {
-    const elapsed = (Date.now() - trainingStarted) / 1000;
+  const sets = selectionSets(train, validation, dim, trainingConfig.selection, split.seed);
+  const heldOutBaseline = sets.charted ? metricsOf(sets.selection, dim, distance, options) : null;
+  say(
+    sets.charted
+      ? `Model selection: held out ${sets.heldOutClasses.length} of ${split.trainClasses.length} training classes (${sets.selection.labels.length} images) to choose the epoch; the test classes are charted, never used to choose.`
+      : 'Model selection: recipe (the epoch is chosen on the test classes, as the reference does; this flatters the result).',
+  );
+  // what the model reads: the pooled embeddings, or (fine-tuning) the cut maps of the same rows
+  const inputSize = top ? top.cutShape.reduce((a, b) => a * b, 1) : dim;
+  const inputsOf = (set: typeof train) => ({ embeddings: top ? set.cuts! : set.embeddings, labels: set.labels });
+  const inputSets = top ? selectionSets(inputsOf(train), inputsOf(validation), inputSize, trainingConfig.selection, split.seed) : sets;
+  const testInputs = inputsOf(validation);
+  const charted = inputSets.charted;
+  const logEpoch = (started: number) => (r: EpochReport) => {
+    const elapsed = (Date.now() - started) / 1000;
     say(
       `  epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}, val loss ${r.validationLoss.toFixed(4)}, R-Precision ${r.rPrecision.toFixed(4)}` +
-        `${r.isBest ? ' *' : ''} (${r.seconds.toFixed(2)}s; ${formatSeconds(elapsed)} so far)`,
+        `${r.test ? ` (test ${r.test.rPrecision.toFixed(4)})` : ''}${r.isBest ? ' *' : ''} (${r.seconds.toFixed(2)}s; ${formatSeconds(elapsed)} so far)`,
     );
+  };
+
+  let headStage: NonNullable<RecipeReport['fineTuning']>['headStage'] = null;
+  let initialWeights: NamedWeights | undefined;
+  if (top && trainingConfig.top.warmStart) {
+    say(`Stage 1 of 2: the head alone on the pooled embeddings (up to ${trainingConfig.maxEpochs} epochs, patience ${trainingConfig.patience}).`);
+    const pooledCharted = sets.charted;
+    const headTrainer = new HeadTrainer({
+      config: { ...trainingConfig, top: { ...trainingConfig.top, blocks: 0 } },
+      train: sets.fit,
+      validation: sets.selection,
+      dim,
+      chart: pooledCharted
+        ? (embed) => metricsOf({ embeddings: embed(pooledCharted.embeddings), labels: pooledCharted.labels }, dim, distance, options)
+        : undefined,
+    });
+    const started = Date.now();
+    const headState = await headTrainer.fitAsync(logEpoch(started));
+    initialWeights = headTrainer.head.getWeights();
+    headStage = {
+      epochs: headState.epoch,
+      bestEpoch: headState.bestEpoch,
+      seconds: (Date.now() - started) / 1000,
+      test: metricsOf({ embeddings: headTrainer.embed(validation.embeddings), labels: validation.labels }, dim, distance, options),
+      heldOut: sets.charted
+        ? metricsOf({ embeddings: headTrainer.embed(sets.selection.embeddings), labels: sets.selection.labels }, dim, distance, options)
+        : null,
+      history: headState.history,
+    };
+    headTrainer.dispose();
+    say(`Head only (best epoch ${headStage.bestEpoch}): test R-Precision ${headStage.test.rPrecision.toFixed(4)}. Stage 2 of 2: top and head from it.`);
+  }
+  const trainer = new HeadTrainer({
+    config: top ? { ...trainingConfig, maxEpochs: trainingConfig.top.maxEpochs, patience: trainingConfig.top.patience } : trainingConfig,
+    train: inputSets.fit,
+    validation: inputSets.selection,
+    dim,
+    top: top ?? undefined,
+    initialWeights,
+    initialIsCandidate: initialWeights !== undefined,
+    chart: charted ? (embed) => metricsOf({ embeddings: embed(charted.embeddings), labels: charted.labels }, dim, distance, options) : undefined,
   });
+  const trainingStarted = Date.now();
+  say(`Training: up to ${trainer.config.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainingConfig.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainer.config.patience}.`);
+  const state = await trainer.fitAsync(logEpoch(trainingStarted));
   const trainingSeconds = (Date.now() - trainingStarted) / 1000;
   if (state.error) say(`Training stopped: ${state.error}`);
-  const tunedValidation = { embeddings: embedWithHead(trainer.head, validation.embeddings, dim), labels: validation.labels };
+  const tunedValidation = { embeddings: trainer.embed(testInputs.embeddings), labels: validation.labels };
   const tuned = metricsOf(tunedValidation, dim, distance, options);
+  const heldOutTuned = charted
+    ? metricsOf({ embeddings: trainer.embed(inputSets.selection.embeddings), labels: inputSets.selection.labels }, dim, distance, options)
+    : null;
   say(`Tuned (best epoch ${state.bestEpoch}): R-Precision ${tuned.rPrecision.toFixed(4)} (macro ${tuned.rPrecisionMacro.toFixed(4)}), P@1 ${tuned.precisionAt1.toFixed(4)}, MAP@R ${tuned.mapAtR.toFixed(4)}`);
 
   const { training: _training, ...recipeConfig } = options;
@@ -296,6 +434,28 @@ async function trainAndExport(
     config: { recipe: recipeConfig, training: trainingConfig },
     baseline,
     tuned,
+    selection: {
+      mode: trainingConfig.selection.mode,
+      heldOutFraction: charted ? trainingConfig.selection.heldOutFraction : null,
+      heldOutClassNames: sets.heldOutClasses.map((c) => dataset.classNames[c]),
+      fitImages: sets.fit.labels.length,
+      heldOutImages: charted ? sets.selection.labels.length : 0,
+      baseline: heldOutBaseline,
+      tuned: heldOutTuned,
+    },
+    fineTuning: top
+      ? {
+          blocks: trainingConfig.top.blocks,
+          cut: top.cutLayer,
+          cutShape: top.cutShape,
+          topLayers: top.layerNames,
+          trainableParameters: { top: top.parameterCount, head: trainer.head.trainableVariables.reduce((a, v) => a + v.size, 0) },
+          learningRates: { head: trainingConfig.learningRate, top: trainingConfig.top.learningRate },
+          formulation: top.formulation,
+          cache: { ...cutEmbedding!, precision: 'float16' },
+          headStage,
+        }
+      : null,
     training: {
       epochs: state.epoch,
       bestEpoch: state.bestEpoch,
@@ -320,6 +480,8 @@ async function trainAndExport(
     await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   }
   trainer.dispose();
+  top?.dispose();
+  encoder.dispose();
   if (tf.memory().numTensors > 0) say(`(tfjs holds ${tf.memory().numTensors} tensors at the end)`);
   return report;
 }

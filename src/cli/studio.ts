@@ -33,6 +33,23 @@ Options:
   --images-per-class <K>   images per class in a training batch
   --dropout <r>            dropout on the head's input while training
   --eval-queries <n>       sample n validation queries (default: all, exact)
+  --selection heldout|recipe
+                           how the epoch is chosen: on held-out training classes (default), or
+                           on the test classes as the reference does ("recipe", flattering)
+  --heldout-fraction <f>   share of the training classes held out for selection (default: 0.2)
+  --selection-metric loss|r-precision
+                           what the best epoch is chosen by on the selection set (default: loss)
+  --train-top-blocks <n>   also fine-tune the encoder's top n blocks from its cached cut
+                           (0 = head only, the default; 1 = the model card's default cut)
+  --top-lr <x>             the top's learning rate (default: 1e-4)
+  --top-l2sp <x>           L2-SP pull of the top toward its pretrained weights (default: 0)
+  --top-clip <x>           clip the top's gradient to this global norm (0 = off; default: 1)
+  --top-spatial-dropout <r> share of cached map positions dropped per training batch (default: 0.3)
+  --top-flip on|off        flip half of each batch's cached maps horizontally (default: on)
+  --top-warm-start on|off  train the head alone first, then top + head from it, keeping the
+                           head-only weights unless fine-tuning beats them (default: on)
+  --top-epochs <n>         epoch bound of the fine-tuning stage (default: 30)
+  --top-patience <n>       early-stopping patience of the fine-tuning stage (default: 6)
   --full-scale             bench only: all 16,185 devkit annotations, each linked to a shared
                            image (measures time and memory at full size; quality meaningless)
   -h, --help               this text
@@ -62,6 +79,18 @@ async function main(): Promise<void> {
       'images-per-class': { type: 'string' },
       dropout: { type: 'string' },
       'eval-queries': { type: 'string' },
+      selection: { type: 'string' },
+      'heldout-fraction': { type: 'string' },
+      'selection-metric': { type: 'string' },
+      'train-top-blocks': { type: 'string' },
+      'top-lr': { type: 'string' },
+      'top-l2sp': { type: 'string' },
+      'top-clip': { type: 'string' },
+      'top-spatial-dropout': { type: 'string' },
+      'top-flip': { type: 'string' },
+      'top-warm-start': { type: 'string' },
+      'top-epochs': { type: 'string' },
+      'top-patience': { type: 'string' },
       'full-scale': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -76,6 +105,11 @@ async function main(): Promise<void> {
     const value = Number(raw);
     if (!Number.isFinite(value)) throw new UsageError(`--${name} must be a number, got '${raw}'.`);
     return value;
+  };
+  const onOff = (name: string, raw: string | undefined): boolean | undefined => {
+    if (raw === undefined) return undefined;
+    if (raw !== 'on' && raw !== 'off') throw new UsageError(`--${name} must be on or off, got '${raw}'.`);
+    return raw === 'on';
   };
   const options: RecipeOptions = {
     data: values.data ? path.resolve(values.data) : '',
@@ -97,6 +131,18 @@ async function main(): Promise<void> {
       margin: number('margin', values.margin),
       distance: values.distance as 'cosine' | 'euclidean' | undefined,
       dropout: number('dropout', values.dropout),
+      selection: values.selection as 'heldout' | 'recipe' | undefined,
+      heldOutFraction: number('heldout-fraction', values['heldout-fraction']),
+      selectionMetric: values['selection-metric'] as 'loss' | 'r-precision' | undefined,
+      topBlocks: number('train-top-blocks', values['train-top-blocks']),
+      topLearningRate: number('top-lr', values['top-lr']),
+      topL2sp: number('top-l2sp', values['top-l2sp']),
+      topClipNorm: number('top-clip', values['top-clip']),
+      topSpatialDropout: number('top-spatial-dropout', values['top-spatial-dropout']),
+      topFlip: onOff('top-flip', values['top-flip']),
+      topWarmStart: onOff('top-warm-start', values['top-warm-start']),
+      topEpochs: number('top-epochs', values['top-epochs']),
+      topPatience: number('top-patience', values['top-patience']),
     },
   };
   if (!['wasm', 'cpu'].includes(options.backend)) throw new UsageError(`--backend must be wasm or cpu, got '${options.backend}'.`);

@@ -10,7 +10,7 @@
  * cache (IndexedDB) itself, and it saves the run to the run history after every epoch.
  */
 import type { NamedWeights } from '../core/train/heads';
-import type { EpochReport, StopReason, TrainingConfig, TrainingConfigInput } from '../core/train/trainer';
+import type { EpochReport, SelectionMode, StopReason, TrainingConfig, TrainingConfigInput } from '../core/train/trainer';
 import { initialWeightsProblem, resolveTrainingConfig, validateTrainingConfig } from '../core/train/trainer';
 import type { BackendName } from './embedProtocol';
 import { isBackendName } from './embedProtocol';
@@ -53,6 +53,14 @@ export interface RetrievalSummary {
   mapAtR: number;
 }
 
+export interface RunSelection {
+  mode: SelectionMode;
+  heldOutClasses: number;
+  heldOutImages: number;
+  /** The frozen encoder on the held-out classes (null in recipe selection). */
+  heldOutBaseline: RetrievalSummary | null;
+}
+
 /** The end of a run: what the summary shows. */
 export interface RunSummary {
   stopReason: StopReason;
@@ -64,8 +72,10 @@ export interface RunSummary {
   seconds: number;
   /** The frozen encoder. */
   baseline: RetrievalSummary;
-  /** The head with the kept (best) weights; null when no epoch finished. */
+  /** The head with the kept (best) weights, on the never-seen test classes; null when no epoch finished. */
   tuned: RetrievalSummary | null;
+  /** How the best epoch was chosen; `heldOutTuned`: the held-out validation classes at that epoch. */
+  selection?: { mode: SelectionMode; heldOutTuned: RetrievalSummary | null };
   /** Why training ended early (e.g. a non-finite loss). */
   error?: string;
 }
@@ -122,7 +132,14 @@ export type TrainEvent =
       /** Images asked for that have no cached embedding (left out). */
       missing: number;
       stepsPerEpoch: number;
+      /** The frozen encoder on the never-seen test classes (`validation*` above). */
       baseline: RetrievalSummary;
+      /**
+       * How the epoch is chosen. 'heldout': `heldOutClasses` training classes (left out of
+       * `train*` above) choose it, the test classes are only charted (`report.test`); 'recipe':
+       * the test classes choose it, as the reference does.
+       */
+      selection: RunSelection;
     }
   | { type: 'epoch'; runId: string; report: EpochReport; bestEpoch: number }
   | { type: 'paused'; runId: string; epoch: number }

@@ -7,6 +7,7 @@
  */
 import { retrievalMetrics } from '../core/eval/retrievalMetrics';
 import { HeadTrainer, resolveTrainingConfig, validateTrainingConfig, type LabelledEmbeddings } from '../core/train/trainer';
+import { selectionSets } from '../core/train/selection';
 import type { RunRecord, RunWeights } from '../storage/runHistory';
 import type { BackendName } from './embedProtocol';
 import type {
@@ -107,6 +108,14 @@ export class TrainSession {
     const problems = validateTrainingConfig(request.config);
     if (problems.length) throw new TrainRunError('input', `Invalid training settings: ${problems.join('; ')}`);
     const config = resolveTrainingConfig(request.config);
+    if (config.top.blocks > 0) {
+      // the worker has no cut cache nor encoder yet: say so rather than train the head alone
+      throw new TrainRunError(
+        'input',
+        `Fine-tuning the encoder's top (top.blocks ${config.top.blocks}) runs in the command-line runner for now ` +
+          '(npm run studio -- run --train-top-blocks N); the browser trains the head only: set top.blocks to 0.',
+      );
+    }
 
     deps.post({ type: 'loading', runId, stage: 'Starting the backend…' });
     let backend: BackendName;
@@ -127,9 +136,22 @@ export class TrainSession {
       throw new TrainRunError('data', `None of the ${asked} images has a cached embedding for this encoder: embed the dataset first.`);
     }
 
+    // `validation` holds the split's never-seen classes: in held-out selection they are the
+    // charted test set, and a share of the training classes chooses the epoch instead
     let trainer: HeadTrainer;
+    let sets: ReturnType<typeof selectionSets>;
     try {
-      trainer = new HeadTrainer({ config, train, validation, dim, initialWeights: request.initialWeights });
+      sets = selectionSets(train, validation, dim, config.selection, request.about.split.seed);
+      const charted = sets.charted;
+      const metricsOpts = { distance: config.loss.distance, queryCount: config.validationQueries ?? undefined, seed: config.seed };
+      trainer = new HeadTrainer({
+        config,
+        train: sets.fit,
+        validation: sets.selection,
+        dim,
+        initialWeights: request.initialWeights,
+        chart: charted ? (embed) => retrievalMetrics(embed(charted.embeddings), dim, charted.labels, metricsOpts) : undefined,
+      });
     } catch (e) {
       throw new TrainRunError('data', e instanceof Error ? e.message : String(e));
     }
@@ -143,6 +165,21 @@ export class TrainSession {
       seed: config.seed,
     });
     const baseline = pickMetrics(base);
+    const heldOutBaseline = sets.charted
+      ? pickMetrics(
+          retrievalMetrics(sets.selection.embeddings, dim, sets.selection.labels, {
+            distance: config.loss.distance,
+            queryCount: config.validationQueries ?? undefined,
+            seed: config.seed,
+          }),
+        )
+      : null;
+    const selection = {
+      mode: config.selection.mode,
+      heldOutClasses: sets.heldOutClasses.length,
+      heldOutImages: sets.charted ? sets.selection.labels.length : 0,
+      heldOutBaseline,
+    };
     const now = this.now();
     this.record = {
       id: runId,
@@ -154,9 +191,9 @@ export class TrainSession {
       about: request.about,
       config,
       backend,
-      trainImages: train.labels.length,
+      trainImages: sets.fit.labels.length,
       validationImages: validation.labels.length,
-      trainClasses: new Set(train.labels).size,
+      trainClasses: new Set(sets.fit.labels).size,
       validationClasses: new Set(validation.labels).size,
       baseline,
       history: [],
@@ -177,6 +214,7 @@ export class TrainSession {
       missing,
       stepsPerEpoch: trainer.stepsPerEpoch,
       baseline,
+      selection,
     });
 
     while (!trainer.isDone) {
@@ -212,7 +250,9 @@ export class TrainSession {
       bestEpoch: state.bestEpoch,
       seconds: this.record.seconds,
       baseline,
-      tuned: best ? pickMetrics(best) : null,
+      // the test classes: charted in held-out selection, the chosen-on set itself in recipe selection
+      tuned: best ? pickMetrics(best.test ?? best) : null,
+      selection: { mode: config.selection.mode, heldOutTuned: best && best.test ? pickMetrics(best) : null },
       ...(state.error ? { error: state.error } : {}),
     };
     this.record = {

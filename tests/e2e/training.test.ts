@@ -86,10 +86,14 @@ describe('training the head in a worker, with live charts and a run history (rea
     if (end === 'failed') throw new Error(`Training failed: ${await page.getByTestId('train-error').textContent()}\n${browser.log.join('\n')}`);
 
     expect(await textOf('train-backend-used')).toBe('wasm');
-    for (const chart of ['train-chart-loss', 'train-chart-rprecision']) {
+    // losses: training, validation; R-Precision (held-out selection, the default): held-out
+    // validation, test classes (charted only), frozen encoder
+    for (const [chart, series] of [['train-chart-loss', 2], ['train-chart-rprecision', 3]] as const) {
       expect(await points(page, chart)).toBe(EPOCHS);
-      expect(Number(await page.getByTestId(chart).getAttribute('data-series'))).toBe(2);
+      expect(Number(await page.getByTestId(chart).getAttribute('data-series'))).toBe(series);
     }
+    expect(await textOf('train-selection')).toMatch(/^held-out validation: \d+ images · 4 training classes$/);
+    expect(await page.getByTestId('train-summary-selection').getAttribute('data-selection')).toBe('heldout');
     const summary = page.getByTestId('train-summary');
     expect(Number(await summary.getAttribute('data-epochs'))).toBe(EPOCHS);
     const best = Number(await summary.getAttribute('data-best-epoch'));

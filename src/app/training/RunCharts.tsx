@@ -2,7 +2,7 @@ import type { EpochReport } from '../../core/train/trainer';
 import type { RetrievalSummary } from '../../workers/trainProtocol';
 import { CurveChart, type CurveSeries } from './CurveChart';
 
-const COLORS = { train: '#0f7b5f', validation: '#8a4bd6', baseline: '#6b7280', a: '#2f6fde', b: '#d9480f' };
+const COLORS = { train: '#0f7b5f', validation: '#8a4bd6', test: '#c2410c', baseline: '#6b7280', a: '#2f6fde', b: '#d9480f' };
 
 /** The two live charts of one run: losses, and R-Precision against the frozen encoder's. */
 export function RunCharts(props: { history: EpochReport[]; baseline: RetrievalSummary | null; testId: string }) {
@@ -12,8 +12,17 @@ export function RunCharts(props: { history: EpochReport[]; baseline: RetrievalSu
     { label: 'training loss', values: history.map((r) => r.trainLoss), stroke: COLORS.train },
     { label: 'validation loss', values: history.map((r) => r.validationLoss), stroke: COLORS.validation },
   ];
+  const charted = history.some((r) => r.test);
   const precision: CurveSeries[] = [
-    { label: 'R-Precision (validation)', values: history.map((r) => r.rPrecision), stroke: COLORS.validation, digits: 4 },
+    {
+      label: charted ? 'R-Precision (held-out validation, chooses the epoch)' : 'R-Precision (validation = test classes: recipe selection)',
+      values: history.map((r) => r.rPrecision),
+      stroke: COLORS.validation,
+      digits: 4,
+    },
+    ...(charted
+      ? [{ label: 'R-Precision (test classes, charted only)', values: history.map((r) => r.test?.rPrecision ?? null), stroke: COLORS.test, digits: 4 }]
+      : []),
     ...(baseline
       ? [{ label: 'frozen encoder', values: history.map(() => baseline.rPrecision), stroke: COLORS.baseline, dash: [6, 4], digits: 4 }]
       : []),
@@ -21,7 +30,13 @@ export function RunCharts(props: { history: EpochReport[]; baseline: RetrievalSu
   return (
     <div className="run-charts">
       <CurveChart title="Loss per epoch" x={x} series={loss} yLabel="triplet loss" testId={`${testId}-loss`} />
-      <CurveChart title="R-Precision on the validation classes" x={x} series={precision} yLabel="R-Precision" testId={`${testId}-rprecision`} />
+      <CurveChart
+        title={charted ? 'R-Precision: held-out validation and test classes' : 'R-Precision on the validation classes'}
+        x={x}
+        series={precision}
+        yLabel="R-Precision"
+        testId={`${testId}-rprecision`}
+      />
     </div>
   );
 }

@@ -22,7 +22,11 @@ export function RunSummaryView(props: { summary: RunSummary; testId: string; not
       <table>
         <thead>
           <tr>
-            <th>Validation classes</th>
+            <th data-testid={`${testId}-selection`} data-selection={summary.selection?.mode ?? 'recipe'}>
+              {summary.selection?.mode === 'heldout'
+                ? 'Test classes (epoch chosen on held-out training classes)'
+                : 'Validation classes (recipe selection: epoch chosen on them)'}
+            </th>
             <th>Frozen encoder</th>
             <th>Tuned head (epoch {summary.bestEpoch || '—'})</th>
             <th>Change</th>

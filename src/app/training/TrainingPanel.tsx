@@ -144,7 +144,8 @@ export function TrainingSection(props: TrainingSectionProps) {
       >
         <p className="hint">
           Trains a small head on the cached embeddings of the training classes, in a background worker, and measures it every
-          epoch on the validation classes — classes it never sees while training.
+          epoch on the validation classes — classes it never sees while training. By default a share of the training classes is
+          held out to choose the best epoch, so the validation classes are charted but never used to choose (Model selection).
         </p>
         <div className="row">
           {!live && (
@@ -240,8 +241,17 @@ export function TrainingSection(props: TrainingSectionProps) {
             <Stat label="Started from" value={startedFrom ?? 'a fresh head'} testId="train-started-from" />
             <Stat label="Training" value={`${formatCount(view.ready.trainImages)} images · ${view.ready.trainClasses} classes`} />
             <Stat
-              label="Validation"
+              label={view.ready.selection.mode === 'heldout' ? 'Test (never seen, charted only)' : 'Validation (never seen)'}
               value={`${formatCount(view.ready.validationImages)} images · ${view.ready.validationClasses} classes`}
+            />
+            <Stat
+              label="Model selection"
+              testId="train-selection"
+              value={
+                view.ready.selection.mode === 'heldout'
+                  ? `held-out validation: ${formatCount(view.ready.selection.heldOutImages)} images · ${view.ready.selection.heldOutClasses} training classes`
+                  : 'recipe selection: the epoch is chosen on the validation classes (flatters the result)'
+              }
             />
             <Stat label="Batches per epoch" value={view.ready.stepsPerEpoch} />
             <Stat label="Epoch" value={`${lastEpoch?.epoch ?? 0} / ${maxEpochs}`} testId="train-epoch" />

@@ -24,7 +24,9 @@ export type SettingKey =
   | 'imagesPerClass'
   | 'maxEpochs'
   | 'patience'
-  | 'seed';
+  | 'seed'
+  | 'selection'
+  | 'heldOutFraction';
 
 /** The form's values, as typed. */
 export type SettingsForm = Record<SettingKey, string>;
@@ -125,6 +127,23 @@ export const SETTING_FIELDS: readonly SettingField[] = [
     path: 'seed',
     help: 'Seeds the head’s initial weights, dropout and batch sampling: the same seed and settings give the same run.',
   },
+  {
+    key: 'selection',
+    label: 'Model selection',
+    path: 'selection.mode',
+    help: 'What chooses the best epoch and stops early: training classes held out of training (honest), or the validation classes themselves as the reference does (recipe selection: flatters the result).',
+    options: [
+      { value: 'heldout', label: 'held-out training classes' },
+      { value: 'recipe', label: 'recipe selection (on the validation classes)' },
+    ],
+  },
+  {
+    key: 'heldOutFraction',
+    label: 'Held-out share',
+    path: 'selection.heldOutFraction',
+    step: '0.05',
+    help: 'Share of the training classes left out of training to choose the epoch (held-out selection only).',
+  },
 ];
 
 export function defaultSettingsForm(): SettingsForm {
@@ -140,6 +159,8 @@ export function defaultSettingsForm(): SettingsForm {
     maxEpochs: String(BROWSER_MAX_EPOCHS),
     patience: String(d.patience),
     seed: String(d.seed),
+    selection: d.selection.mode,
+    heldOutFraction: String(d.selection.heldOutFraction),
   };
 }
 
@@ -170,6 +191,7 @@ export function parseSettings(form: SettingsForm): ParsedSettings {
     maxEpochs: numberOf(form.maxEpochs),
     patience: numberOf(form.patience),
     seed: numberOf(form.seed),
+    selection: { mode: form.selection, heldOutFraction: numberOf(form.heldOutFraction) },
   } as unknown as TrainingConfigInput;
   const errors = validateTrainingConfig(config);
   const fieldErrors: Partial<Record<SettingKey, string>> = {};

@@ -102,3 +102,27 @@ export function splitClasses(classCount: number, opts: ClassSplitOptions = {}): 
   for (let c = 0; c < classCount; c++) (inTrain[c] ? trainClasses : validationClasses).push(c);
   return { trainClasses, validationClasses, seed, trainFraction, mode };
 }
+
+/** Training classes divided again: `fit` classes train, `heldOut` classes choose the epoch. */
+export interface HeldOutSplit {
+  /** Class ids that train, ascending. */
+  fitClasses: number[];
+  /** Class ids held out of training for early stopping and the best epoch, ascending. */
+  heldOutClasses: number[];
+}
+
+/**
+ * Holds `fraction` of the training classes (at least 2, leaving at least 2 to train) out of
+ * training, as validation classes for model selection, so that the never-seen test classes
+ * are never used to choose anything. Seeded Fisher-Yates (`seededChoice`) on a seed derived
+ * from `seed`, so it does not repeat the draw of the class split itself.
+ */
+export function holdOutClasses(trainClasses: readonly number[], fraction: number, seed: number): HeldOutSplit {
+  if (!(fraction > 0 && fraction < 1)) throw new RangeError(`the held-out fraction must be between 0 and 1 (exclusive), got ${fraction}`);
+  const n = trainClasses.length;
+  if (n < 4) throw new RangeError(`holding out validation classes needs at least 4 training classes (2 to train, 2 to validate), got ${n}`);
+  const count = Math.min(n - 2, Math.max(2, Math.round(n * fraction)));
+  const sorted = [...trainClasses].sort((a, b) => a - b);
+  const picked = new Set(seededChoice((seed ^ 0x4e1d0) >>> 0, n, count).map((i) => sorted[i]));
+  return { fitClasses: sorted.filter((c) => !picked.has(c)), heldOutClasses: sorted.filter((c) => picked.has(c)) };
+}

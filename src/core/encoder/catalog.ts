@@ -17,6 +17,9 @@ const UNIT_RANGE = { kind: 'range', min: 0, max: 1 } as const;
 /** [-1, 1] pixels: x / 127.5 - 1, as the tfjs-examples MobileNet demos normalise. */
 const SIGNED_RANGE = { kind: 'range', min: -1, max: 1 } as const;
 
+const GRAPH_NO_CUT =
+  'a graph model holds its weights as frozen constants, so its top cannot be rebuilt as trainable layers: head-only training';
+
 export const ENCODER_CATALOG: readonly ModelCard[] = [
   {
     // Source: tensorflow/tfjs-examples webcam-transfer-learning/index.js (this URL,
@@ -32,6 +35,8 @@ export const ENCODER_CATALOG: readonly ModelCard[] = [
     inputSize: { width: 224, height: 224 },
     normalisation: SIGNED_RANGE,
     featureOutput: 'conv_pw_13_relu',
+    // one block = depthwise + pointwise (conv_dw_13 … conv_pw_13_relu); BN statistics stay frozen
+    cuts: ['conv_pw_12_relu', 'conv_pw_11_relu', 'conv_pw_10_relu'],
     pooling: 'global-average',
     featureSize: 256,
     resize: 'squash',
@@ -52,6 +57,8 @@ export const ENCODER_CATALOG: readonly ModelCard[] = [
     inputSize: { width: 224, height: 224 },
     normalisation: SIGNED_RANGE,
     featureOutput: 'conv_pw_13_relu',
+    // one block = depthwise + pointwise (conv_dw_13 … conv_pw_13_relu); BN statistics stay frozen
+    cuts: ['conv_pw_12_relu', 'conv_pw_11_relu', 'conv_pw_10_relu'],
     pooling: 'global-average',
     featureSize: 1024,
     resize: 'squash',
@@ -75,6 +82,7 @@ export const ENCODER_CATALOG: readonly ModelCard[] = [
     inputSize: { width: 224, height: 224 },
     normalisation: SIGNED_RANGE,
     featureOutput: 'global_average_pooling2d_1',
+    cuts: ['conv_pw_12_relu', 'conv_pw_11_relu', 'conv_pw_10_relu'],
     pooling: 'none',
     featureSize: 768,
     resize: 'squash',
@@ -91,6 +99,7 @@ export const ENCODER_CATALOG: readonly ModelCard[] = [
     description: 'TF Hub MobileNetV2 (depth 1.0) feature-vector model, ImageNet; 1280 features.',
     url: TFHUB('imagenet/mobilenet_v2_100_224/feature_vector/3/default/1'),
     format: 'graph',
+    cutsUnavailable: GRAPH_NO_CUT,
     inputSize: { width: 224, height: 224 },
     normalisation: UNIT_RANGE,
     pooling: 'none',
@@ -108,6 +117,7 @@ export const ENCODER_CATALOG: readonly ModelCard[] = [
     description: 'TF Hub MobileNetV3 Large (depth 1.0) feature-vector model, ImageNet; 1280 features.',
     url: TFHUB('imagenet/mobilenet_v3_large_100_224/feature_vector/5/default/1'),
     format: 'graph',
+    cutsUnavailable: GRAPH_NO_CUT,
     inputSize: { width: 224, height: 224 },
     normalisation: UNIT_RANGE,
     pooling: 'none',
@@ -125,6 +135,7 @@ export const ENCODER_CATALOG: readonly ModelCard[] = [
     description: 'TF Hub MobileNetV3 Small (depth 1.0) feature-vector model, ImageNet; 1024 features. Fast.',
     url: TFHUB('imagenet/mobilenet_v3_small_100_224/feature_vector/5/default/1'),
     format: 'graph',
+    cutsUnavailable: GRAPH_NO_CUT,
     inputSize: { width: 224, height: 224 },
     normalisation: UNIT_RANGE,
     pooling: 'none',
@@ -144,6 +155,7 @@ export const ENCODER_CATALOG: readonly ModelCard[] = [
       'Much larger and slower than the MobileNets.',
     url: TFHUB('imagenet/resnet_v2_50/feature_vector/3/default/1'),
     format: 'graph',
+    cutsUnavailable: GRAPH_NO_CUT,
     inputSize: { width: 224, height: 224 },
     normalisation: UNIT_RANGE,
     pooling: 'none',

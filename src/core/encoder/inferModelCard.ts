@@ -56,7 +56,7 @@ export const KNOWN_FEATURE_LAYERS: Record<
   },
 };
 
-interface KerasLayerJson {
+export interface KerasLayerJson {
   class_name: string;
   name?: string;
   config: Record<string, unknown> & { name?: string };
@@ -139,6 +139,72 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
 }
 
+const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
+
+/**
+ * Fine-tuning cuts for a layers model, nearest the feature first (at most `count`): block
+ * boundaries that every path from the image to the feature passes through. In a residual net
+ * a boundary is a residual Add or the tensor a residual Add starts from (MobileNetV2:
+ * `expanded_conv_15_add`, `_14_add`, `_13_project`); without residual adds, the input of a
+ * depthwise convolution (MobileNetV1: `conv_pw_12_relu`, `conv_pw_11_relu`, …). Each cut adds
+ * at least one convolution to the top. Empty when the graph has no such boundary.
+ */
+export function inferCuts(layers: KerasLayerJson[], featureLayer: string, count = 3): string[] {
+  const inbound = new Map(layers.map((l) => [layerName(l), inboundNames(l)]));
+  const classOf = new Map(layers.map((l) => [layerName(l), l.class_name]));
+  const consumers = new Map<string, string[]>();
+  for (const [name, ins] of inbound) for (const i of ins) consumers.set(i, [...(consumers.get(i) ?? []), name]);
+  const ancestors = new Set<string>();
+  const up = (n: string) => {
+    if (ancestors.has(n)) return;
+    ancestors.add(n);
+    (inbound.get(n) ?? []).forEach(up);
+  };
+  up(featureLayer);
+  const inputs = [...ancestors].filter((n) => (inbound.get(n) ?? []).length === 0);
+  /** Whether every path from the inputs to the feature passes through `d`. */
+  const dominates = (d: string) => {
+    const seen = new Set<string>([d]);
+    const stack = inputs.filter((n) => n !== d);
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n === featureLayer) return false;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      for (const c of consumers.get(n) ?? []) if (ancestors.has(c) && !seen.has(c)) stack.push(c);
+    }
+    return true;
+  };
+  const convsAbove = (d: string) => {
+    const seen = new Set<string>();
+    const stack = [...(consumers.get(d) ?? [])];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n) || !ancestors.has(n)) continue;
+      seen.add(n);
+      stack.push(...(consumers.get(n) ?? []));
+    }
+    return [...seen].filter((n) => CONVS.has(classOf.get(n) ?? '')).length;
+  };
+  const residual = [...ancestors].some((n) => classOf.get(n) === 'Add');
+  const cuts: string[] = [];
+  let convs = 0;
+  const order = layers.map(layerName).filter((n) => ancestors.has(n) && n !== featureLayer && !inputs.includes(n));
+  for (const name of order.reverse()) {
+    if (cuts.length >= count) break;
+    const next = (consumers.get(name) ?? []).filter((c) => ancestors.has(c));
+    const boundary = residual
+      ? classOf.get(name) === 'Add' || next.some((c) => classOf.get(c) === 'Add')
+      : next.some((c) => classOf.get(c) === 'DepthwiseConv2D');
+    if (!boundary || !dominates(name)) continue;
+    const above = convsAbove(name);
+    if (above <= convs) continue;
+    cuts.push(name);
+    convs = above;
+  }
+  return cuts;
+}
+
 function inferLayersCard(modelJson: Record<string, unknown>, hints: ModelCardHints): ModelCard {
   const layers = kerasLayers(modelJson.modelTopology as Record<string, unknown>);
   const byName = new Map(layers.map((l) => [layerName(l), l]));
@@ -195,7 +261,11 @@ function inferLayersCard(modelJson: Record<string, unknown>, hints: ModelCardHin
     (feature.class_name.startsWith('Global') || feature.class_name === 'Dense' ? 'none' : 'global-average');
   const inputSize = hints.inputSize ?? { width: shape![2] as number, height: shape![1] as number };
   const id = hints.id ?? known?.id ?? `dropped-${slug(name)}-${featureSize}`;
+  const cuts = inferCuts(layers, name);
   return validateModelCard({
+    ...(cuts.length
+      ? { cuts }
+      : { cutsUnavailable: `no block boundary between the image and ${name} that every path passes through: the top cannot be cut off` }),
     id,
     name: hints.name ?? known?.name ?? `Dropped model (${name}, ${featureSize}-d)`,
     description:

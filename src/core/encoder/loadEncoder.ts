@@ -9,7 +9,7 @@ export interface ImageEncoder {
   readonly card: ModelCard;
   readonly featureSize: number;
   readonly inputSize: { width: number; height: number };
-  /** The loaded network itself (frozen; shared, not copied), for building models on top of it. */
+  /** The loaded network itself (shared, not copied): models are built on it, and a fine-tuned top shares its weights. */
   readonly model: tf.LayersModel | tf.GraphModel;
   /**
    * Embeds a batch of RGB images already at the input size, values 0-255 (int32 or
@@ -209,6 +209,48 @@ export async function loadEncoder(
     throw e;
   }
 
+  return wrapEncoder(card, featureSize, embedPixels, model);
+}
+
+/**
+ * The encoder cut at `cutLayer` (a layers model's internal output, e.g. the card's cut):
+ * embeds images to their cut maps, flattened [N, h·w·c], for the fine-tuning cache. Shares the
+ * encoder's weights; disposing it frees nothing (dispose the encoder).
+ */
+export function cutEncoder(encoder: ImageEncoder, cutLayer: string): ImageEncoder {
+  const model = encoder.model;
+  if (!(model instanceof tf.LayersModel)) {
+    throw new EncoderLoadError(`encoder "${encoder.card.id}" is not a layers model: it has no layers to cut at`);
+  }
+  const { card } = encoder;
+  let toCut: tf.LayersModel;
+  try {
+    toCut = tf.model({ inputs: model.inputs, outputs: model.getLayer(cutLayer).output as tf.SymbolicTensor });
+  } catch (e) {
+    throw new EncoderLoadError(`cannot cut encoder "${card.id}" at "${cutLayer}": ${(e as Error).message}`);
+  }
+  const shape = toCut.outputs[0].shape.slice(1) as number[];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const cutCard: ModelCard = { ...card, featureOutput: cutLayer, pooling: 'none', featureSize: size };
+  const { width, height } = card.inputSize;
+  const embedPixels = (rgb: tf.Tensor4D): tf.Tensor2D =>
+    tf.tidy(() => {
+      if (rgb.rank !== 4 || rgb.shape[1] !== height || rgb.shape[2] !== width || rgb.shape[3] !== 3) {
+        throw new EncoderLoadError(`embedPixels takes [N,${height},${width},3] RGB pixels; got ${describeShape(rgb.shape)}`);
+      }
+      const y = toCut.predictOnBatch(normalise(card, rgb)) as tf.Tensor;
+      return tf.reshape(y, [rgb.shape[0], size]) as tf.Tensor2D;
+    });
+  return { ...wrapEncoder(cutCard, size, embedPixels, model), dispose() {} };
+}
+
+function wrapEncoder(
+  card: ModelCard,
+  featureSize: number,
+  embedPixels: (rgb: tf.Tensor4D) => tf.Tensor2D,
+  model: tf.LayersModel | tf.GraphModel,
+): ImageEncoder {
+  const { width, height } = card.inputSize;
   let disposed = false;
   return {
     card,

@@ -50,6 +50,14 @@ export interface ModelCard {
   sizeBytes?: number;
   /** Where the URL and input contract were verified (a documentation or source page). */
   source?: string;
+  /**
+   * Fine-tuning cuts (layers models): `cuts[n - 1]` is the layer whose output is cached when
+   * the top `n` blocks train; the trainable top is every layer from it to `featureOutput`.
+   * `cuts[0]` is the default. Absent: the encoder cannot be fine-tuned (see `cutsUnavailable`).
+   */
+  cuts?: string[];
+  /** Why there are no cuts, when the card says so (e.g. a graph model's frozen constants). */
+  cutsUnavailable?: string;
 }
 
 export const DEFAULT_RESIZE: ResizeMode = 'squash';
@@ -121,6 +129,13 @@ export function modelCardProblems(card: ModelCard): string[] {
   }
   if (typeof c.licence !== 'string' || c.licence === '') p.push('licence is empty (say "unknown" if it is)');
   if (c.sizeBytes !== undefined && !isPositiveInt(c.sizeBytes)) p.push('sizeBytes must be a positive integer');
+  if (c.cuts !== undefined) {
+    if (!Array.isArray(c.cuts) || c.cuts.length === 0 || c.cuts.some((x) => typeof x !== 'string' || x === '')) {
+      p.push('cuts must be a non-empty list of layer names');
+    } else if (c.format !== 'layers') {
+      p.push('cuts apply to layers models only (a graph model holds frozen constants)');
+    }
+  }
   return p;
 }
 

@@ -14,13 +14,21 @@ export type HeadKind = 'skip-connection' | 'identity';
 export interface Head {
   readonly kind: HeadKind;
   readonly dim: number;
-  /** Forward pass; `training` turns dropout on. `x` is treated as a constant: gradients reach the head's variables only. */
-  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D;
+  /**
+   * Forward pass; `training` turns dropout on. `x` is treated as a constant (gradients reach
+   * the head's variables only) unless `options.trainedInput` says something upstream trains.
+   */
+  apply(x: tf.Tensor2D, training: boolean, options?: HeadApplyOptions): tf.Tensor2D;
   readonly trainableVariables: tf.Variable[];
   getWeights(): NamedWeights;
   /** Replace the weights; names and shapes must match `getWeights()`'s. */
   setWeights(weights: NamedWeights): void;
   dispose(): void;
+}
+
+export interface HeadApplyOptions {
+  /** `x` depends on trained variables (a fine-tuned encoder top): its gradient is computed too. Default false. */
+  trainedInput?: boolean;
 }
 
 export interface SkipConnectionHeadOptions {
@@ -67,15 +75,15 @@ export function createSkipConnectionHead(dim: number, opts: SkipConnectionHeadOp
     kind: 'skip-connection',
     dim,
     trainableVariables: [gates, weight, bias],
-    apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    apply(x: tf.Tensor2D, training: boolean, options?: HeadApplyOptions): tf.Tensor2D {
       if (disposed) throw new Error('This head was disposed');
       checkInput(x, dim);
       return tf.tidy(() => {
         // a fresh dropout seed per call, drawn from the head's generator: reproducible runs
         const dropped =
           training && rate > 0 ? (tf.dropout(x, rate, undefined, randomInt(random, 2 ** 31)) as tf.Tensor2D) : x;
-        // the input is the frozen encoder's output: no gradient flows to it (see matMulPlain)
-        const fc = tf.add(matMulPlain(dropped, weight, { transposeB: true, constantA: true }), bias);
+        // the input is usually the frozen encoder's output: then no gradient flows to it (see matMulPlain)
+        const fc = tf.add(matMulPlain(dropped, weight, { transposeB: true, constantA: !options?.trainedInput }), bias);
         return tf.add(tf.mul(fc, tf.sigmoid(gates)), dropped) as tf.Tensor2D;
       });
     },

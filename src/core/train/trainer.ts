@@ -3,7 +3,7 @@ import { retrievalMetrics } from '../eval/retrievalMetrics';
 import { PKBatchSampler } from './batchSampler';
 import type { DistanceName } from './distances';
 import { createIdentityHead, createSkipConnectionHead, type Head, type HeadKind, type NamedWeights } from './heads';
-import { seededRandom, type RandomSource } from '../random/randomSource';
+import { randomInt, seededRandom, type RandomSource } from '../random/randomSource';
 import { tripletLoss, type Mining } from './tripletLoss';
 
 /** Everything a training run is configured by. Defaults: `DEFAULT_TRAINING_CONFIG`. */
@@ -43,12 +43,51 @@ export interface TrainingConfig {
    * null = every validation item is a query (exact). Default null.
    */
   validationQueries: number | null;
+  /**
+   * How the epoch is chosen (early stopping, best weights). 'heldout' (default): on a seeded
+   * share of the training classes held out of training; the never-seen test classes are only
+   * charted. 'recipe': on the test classes themselves, as the reference does (flatters the
+   * result). The trainer itself only sees the set it is given as `validation`; callers split.
+   */
+  selection: { mode: SelectionMode; heldOutFraction: number; metric: SelectionMetric };
+  /** Fine-tuning the encoder's top blocks from cached cut activations (blocks 0 = head only). */
+  top: TopTrainingConfig;
+}
+
+export type SelectionMode = 'heldout' | 'recipe';
+/** What the best epoch minimises on the selection set: the triplet loss (default), or 1 − R-Precision. */
+export type SelectionMetric = 'loss' | 'r-precision';
+
+export interface TopTrainingConfig {
+  /** Trainable top blocks above the cut (0 = head only; 1 = the model card's default cut). Default 0. */
+  blocks: number;
+  /** Adam learning rate of the top, > 0 and ≤ 1 (well below the head's). */
+  learningRate: number;
+  /** L2-SP: weight of Σ‖w − w₀‖² pulling the top toward its pretrained weights (0 = off). */
+  l2sp: number;
+  /** The top's gradients are clipped to this global norm (0 = off). */
+  clipNorm: number;
+  /** Share of the cached map's spatial positions zeroed at random in each training batch, in [0, 1). */
+  spatialDropout: number;
+  /** Flip half of each training batch's cached maps horizontally. */
+  flip: boolean;
+  /**
+   * Train the head alone first (on the pooled embeddings, the usual run), then fine-tune top
+   * and head from it, keeping the head-only weights unless fine-tuning beats them on the
+   * selection set. Used by callers (the runner); the trainer itself runs one stage.
+   */
+  warmStart: boolean;
+  /** Epoch bound and early-stopping patience of the fine-tuning stage. */
+  maxEpochs: number;
+  patience: number;
 }
 
 /** A partial config: anything left out takes its default. */
-export type TrainingConfigInput = Partial<Omit<TrainingConfig, 'head' | 'loss'>> & {
+export type TrainingConfigInput = Partial<Omit<TrainingConfig, 'head' | 'loss' | 'selection' | 'top'>> & {
   head?: Partial<TrainingConfig['head']>;
   loss?: Partial<TrainingConfig['loss']>;
+  selection?: Partial<TrainingConfig['selection']>;
+  top?: Partial<TopTrainingConfig>;
 };
 
 export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
@@ -67,6 +106,20 @@ export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   patience: 20,
   seed: 42,
   validationQueries: null,
+  // a fifth of the training classes choose the epoch; the test classes choose nothing
+  selection: Object.freeze({ mode: 'heldout' as const, heldOutFraction: 0.2, metric: 'loss' as const }),
+  // see docs/tuning.md ("Fine-tuning the top")
+  top: Object.freeze({
+    blocks: 0,
+    learningRate: 1e-4,
+    l2sp: 0,
+    clipNorm: 1,
+    spatialDropout: 0.3,
+    flip: true,
+    warmStart: true,
+    maxEpochs: 30,
+    patience: 6,
+  }),
 });
 
 /** The full config: `input` over the defaults. */
@@ -76,6 +129,8 @@ export function resolveTrainingConfig(input: TrainingConfigInput = {}): Training
     ...input,
     head: { ...DEFAULT_TRAINING_CONFIG.head, ...input.head },
     loss: { ...DEFAULT_TRAINING_CONFIG.loss, ...input.loss },
+    selection: { ...DEFAULT_TRAINING_CONFIG.selection, ...input.selection },
+    top: { ...DEFAULT_TRAINING_CONFIG.top, ...input.top },
   };
 }
 
@@ -121,6 +176,18 @@ export function validateTrainingConfig(input: TrainingConfigInput): string[] {
   int('patience', c.patience, 1, 100_000);
   int('seed', c.seed, 0, 2 ** 32 - 1);
   if (c.validationQueries !== null) int('validationQueries', c.validationQueries, 1, 2 ** 31 - 1);
+  oneOf('selection.mode', c.selection.mode, ['heldout', 'recipe']);
+  range('selection.heldOutFraction', c.selection.heldOutFraction, (x) => x > 0 && x < 1, '> 0 and < 1');
+  oneOf('selection.metric', c.selection.metric, ['loss', 'r-precision']);
+  int('top.blocks', c.top.blocks, 0, 16);
+  range('top.learningRate', c.top.learningRate, (x) => x > 0 && x <= 1, '> 0 and ≤ 1');
+  range('top.l2sp', c.top.l2sp, (x) => x >= 0 && x <= 100, '≥ 0 and ≤ 100');
+  range('top.clipNorm', c.top.clipNorm, (x) => x >= 0, '≥ 0');
+  range('top.spatialDropout', c.top.spatialDropout, (x) => x >= 0 && x < 1, '≥ 0 and < 1');
+  if (typeof c.top.flip !== 'boolean') errors.push(`top.flip must be true or false, got ${show(c.top.flip)}`);
+  if (typeof c.top.warmStart !== 'boolean') errors.push(`top.warmStart must be true or false, got ${show(c.top.warmStart)}`);
+  int('top.maxEpochs', c.top.maxEpochs, 1, 100_000);
+  int('top.patience', c.top.patience, 1, 100_000);
   return errors;
 }
 
@@ -149,6 +216,34 @@ export interface EpochReport {
   isBest: boolean;
   /** Set when this epoch ended training with an error (e.g. a non-finite loss). */
   error?: string;
+  /**
+   * The never-seen test classes, charted (held-out selection): computed by the caller's
+   * `chart` after the epoch was judged, never read by the selection.
+   */
+  test?: ChartedMetrics;
+}
+
+/** Retrieval quality on a charted set. */
+export interface ChartedMetrics {
+  rPrecision: number;
+  rPrecisionMacro: number;
+  precisionAt1: number;
+  mapAtR: number;
+}
+
+/**
+ * The encoder's trainable top (core/encoder's `EncoderTop`): cached cut activations
+ * [n, h, w, c] in, pooled features [n, featureSize] out, its variables shared with the encoder.
+ */
+export interface TrainableTop {
+  readonly cutShape: readonly [number, number, number];
+  readonly featureSize: number;
+  readonly trainableVariables: tf.Variable[];
+  /**
+   * The top's forward pass; with `training` it must be differentiable on the current backend
+   * (it need not be otherwise: evaluation may take a faster path computing the same function).
+   */
+  apply(x: tf.Tensor4D, training?: boolean): tf.Tensor2D;
 }
 
 export interface Evaluation {
@@ -167,6 +262,7 @@ export interface TrainingState {
   epoch: number;
   /** Epoch with the lowest validation loss (0 = none yet). */
   bestEpoch: number;
+  /** Its selection score: the validation loss, or 1 − R-Precision with `selection.metric` 'r-precision'. */
   bestValidationLoss: number;
   history: EpochReport[];
   isDone: boolean;
@@ -192,6 +288,18 @@ export interface HeadTrainerOptions {
   /** Retrieval metrics used for validation; default core/eval's `retrievalMetrics`. */
   metrics?: RetrievalMetricsFn;
   /**
+   * Fine-tune this encoder top with the head: `train` and `validation` then hold cut
+   * activations (rows of h·w·c, `top.cutShape`) and `dim` is the top's feature size. Its
+   * learning rate, L2-SP, clipping and augmentation come from `config.top`.
+   */
+  top?: TrainableTop;
+  /**
+   * Called after each epoch has been judged (best, stopping) with the model as it is now
+   * (`embed`: input rows -> output rows, eval mode); what it returns is stored as the report's
+   * `test`. The selection never reads it: pass the test classes here, not as `validation`.
+   */
+  chart?: (embed: (inputs: Float32Array) => Float32Array) => ChartedMetrics | Promise<ChartedMetrics>;
+  /**
    * Start from these weights instead of a fresh head (continue training a loaded head). Names
    * and shapes must be the head's (`initialWeightsProblem`). Best-weights tracking starts from
    * them: a run stopped (or diverging) before an epoch finishes keeps them; the first finished
@@ -200,6 +308,13 @@ export interface HeadTrainerOptions {
    * moments start at zero.
    */
   initialWeights?: NamedWeights;
+  /**
+   * The starting weights (the given head and top) compete for the best epoch as "epoch 0":
+   * they are evaluated before the first epoch, and kept unless an epoch beats their
+   * validation loss (then `bestEpoch` stays 0). For a second stage that must not do worse than
+   * its start, e.g. fine-tuning the top from a trained head. Default false.
+   */
+  initialIsCandidate?: boolean;
 }
 
 /** The names and shapes of a head's weights (PyTorch state_dict layout). */
@@ -262,8 +377,18 @@ export class HeadTrainer {
   readonly head: Head;
   private readonly train: LabelledEmbeddings;
   private readonly validation: LabelledEmbeddings;
-  private readonly trainX: tf.Tensor2D;
-  private readonly validationX: tf.Tensor2D;
+  private readonly trainX: tf.Tensor;
+  private readonly validationX: tf.Tensor;
+  /** The encoder top being fine-tuned, or null (head only). */
+  readonly top: TrainableTop | null;
+  /** Values per input row: `dim`, or h·w·c of the top's cut. */
+  readonly inputDim: number;
+  private readonly topOptimizer: tf.Optimizer | null = null;
+  /** The top's pretrained weights, for L2-SP. */
+  private readonly topInitial: tf.Tensor[] = [];
+  private readonly random: RandomSource;
+  private readonly chart: HeadTrainerOptions['chart'];
+  private initialPending: boolean;
   private readonly sampler: PKBatchSampler;
   private readonly optimizer: tf.Optimizer | null;
   private readonly metrics: RetrievalMetricsFn;
@@ -290,8 +415,15 @@ export class HeadTrainer {
     const { dim } = opts;
     if (!Number.isInteger(dim) || dim < 1) throw new Error(`dim must be an integer ≥ 1, got ${dim}`);
     this.dim = dim;
-    checkSet('train', opts.train, dim);
-    checkSet('validation', opts.validation, dim);
+    this.top = opts.top ?? null;
+    if (this.top && this.top.featureSize !== dim) {
+      throw new Error(`dim must be the top's feature size ${this.top.featureSize}, got ${dim}`);
+    }
+    this.inputDim = this.top ? this.top.cutShape.reduce((a, b) => a * b, 1) : dim;
+    this.chart = opts.chart;
+    this.initialPending = opts.initialIsCandidate ?? false;
+    checkSet('train', opts.train, this.inputDim);
+    checkSet('validation', opts.validation, this.inputDim);
     const trainClasses = eligibleClassCount(opts.train.labels);
     if (trainClasses < 2) {
       throw new Error(
@@ -317,6 +449,7 @@ export class HeadTrainer {
     this.validation = opts.validation;
     this.metrics = opts.metrics ?? retrievalMetrics;
     const random = opts.random ?? seededRandom(this.config.seed);
+    this.random = random;
     const { head: h } = this.config;
     this.head =
       h.kind === 'identity'
@@ -326,15 +459,16 @@ export class HeadTrainer {
       this.head.setWeights(opts.initialWeights);
       this.startedFromWeights = true;
       // best-weights tracking starts from the given weights: kept until an epoch finishes
-      this.bestWeights = this.head.trainableVariables.map((v) => tf.clone(v));
+      this.bestWeights = this.trainedVariables.map((v) => tf.clone(v));
     }
     this.sampler = new PKBatchSampler(opts.train.labels, {
       classesPerBatch: this.config.classesPerBatch,
       imagesPerClass: this.config.imagesPerClass,
       random,
     });
-    this.trainX = tf.tensor2d(opts.train.embeddings, [opts.train.labels.length, dim]);
-    this.validationX = tf.tensor2d(opts.validation.embeddings, [opts.validation.labels.length, dim]);
+    const rowsShape = (n: number) => (this.top ? [n, ...this.top.cutShape] : [n, dim]);
+    this.trainX = tf.tensor(opts.train.embeddings, rowsShape(opts.train.labels.length));
+    this.validationX = tf.tensor(opts.validation.embeddings, rowsShape(opts.validation.labels.length));
     // the same validation batches every epoch (own fixed seed), so epochs compare on equal terms
     const validationSampler = new PKBatchSampler(opts.validation.labels, {
       classesPerBatch: this.config.classesPerBatch,
@@ -347,6 +481,20 @@ export class HeadTrainer {
     }));
     // eps 1e-8 as PyTorch's default (tfjs's default is the backend's epsilon, up to 1e-4)
     this.optimizer = this.head.trainableVariables.length ? tf.train.adam(this.config.learningRate, 0.9, 0.999, 1e-8) : null;
+    if (this.top) {
+      this.topOptimizer = tf.train.adam(this.config.top.learningRate, 0.9, 0.999, 1e-8);
+      if (this.config.top.l2sp > 0) this.topInitial = this.top.trainableVariables.map((v) => tf.clone(v));
+    }
+  }
+
+  /** Lower is better: the validation loss, or 1 − R-Precision (`selection.metric`). */
+  private selectionScore(e: Evaluation): number {
+    return this.config.selection.metric === 'r-precision' ? 1 - e.rPrecision : e.validationLoss;
+  }
+
+  /** Everything that trains: the head's variables, then the top's. */
+  private get trainedVariables(): tf.Variable[] {
+    return [...this.head.trainableVariables, ...(this.top?.trainableVariables ?? [])];
   }
 
   get isDone(): boolean {
@@ -384,6 +532,13 @@ export class HeadTrainer {
     this.checkUsable();
     if (this.isDone) throw new Error(`Training is already done (${this.stopReason}); create a new HeadTrainer to train again`);
     if (this.stepping) throw new Error('An epoch is already running; await it before calling step() again');
+    if (this.initialPending) {
+      this.initialPending = false;
+      // epoch 0: the starting weights' validation loss is the one to beat
+      this.bestValidationLoss = this.selectionScore(await this.evaluate());
+      tf.dispose(this.bestWeights ?? []);
+      this.bestWeights = this.trainedVariables.map((v) => tf.clone(v));
+    }
     const started = Date.now();
     const epoch = this.history.length + 1;
     this.stepping = true;
@@ -414,13 +569,15 @@ export class HeadTrainer {
       this.finish('non-finite-loss');
       return report;
     }
-    if (evaluation.validationLoss < this.bestValidationLoss) {
+    if (this.selectionScore(evaluation) < this.bestValidationLoss) {
       report.isBest = true;
-      this.bestValidationLoss = evaluation.validationLoss;
+      this.bestValidationLoss = this.selectionScore(evaluation);
       this.bestEpoch = epoch;
       tf.dispose(this.bestWeights ?? []);
-      this.bestWeights = this.head.trainableVariables.map((v) => tf.clone(v));
+      this.bestWeights = this.trainedVariables.map((v) => tf.clone(v));
     }
+    // charted with this epoch's weights, before finish() may restore the best ones
+    if (this.chart) report.test = pickCharted(await this.chart((inputs) => this.embed(inputs)));
     this.history.push(report);
     if (this.stopRequested) this.finish('stopped');
     else if (epoch - this.bestEpoch >= this.config.patience) this.finish('early-stopping');
@@ -448,7 +605,7 @@ export class HeadTrainer {
   async evaluate(): Promise<Evaluation> {
     this.checkUsable();
     const { labels } = this.validation;
-    const outputs = this.head.apply(this.validationX, false);
+    const outputs = this.top ? this.outputsOf(this.validationX) : this.head.apply(this.validationX as tf.Tensor2D, false);
     const lossSum = tf.tidy(() =>
       tf.addN(this.validationBatches.map((b) => tripletLoss(tf.gather(outputs, b.indices), b.labels, this.config.loss))),
     );
@@ -477,6 +634,43 @@ export class HeadTrainer {
     };
   }
 
+  /**
+   * The model's eval-mode outputs (the top, when there is one, then the head) for input rows
+   * of `inputDim` values, in chunks so memory stays bounded.
+   */
+  embed(inputs: Float32Array): Float32Array {
+    this.checkUsable();
+    if (!this.top) return embedWithHead(this.head, inputs, this.dim);
+    if (inputs.length % this.inputDim !== 0) throw new Error(`${inputs.length} values do not make rows of ${this.inputDim}`);
+    const n = inputs.length / this.inputDim;
+    const x = tf.tensor(inputs, [n, ...this.top.cutShape]);
+    try {
+      const y = this.outputsOf(x);
+      const out = y.dataSync() as Float32Array;
+      y.dispose();
+      return out;
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /** Top then head in eval mode over all rows of `x` (cut maps), in chunks of TOP_CHUNK. */
+  private outputsOf(x: tf.Tensor): tf.Tensor2D {
+    const top = this.top!;
+    const n = x.shape[0];
+    const parts: tf.Tensor2D[] = [];
+    for (let start = 0; start < n; start += TOP_CHUNK) {
+      const rows = Math.min(TOP_CHUNK, n - start);
+      parts.push(
+        tf.tidy(() => this.head.apply(top.apply(tf.slice(x, start, rows) as tf.Tensor4D), false)),
+      );
+    }
+    if (parts.length === 1) return parts[0];
+    const all = tf.concat(parts) as tf.Tensor2D;
+    tf.dispose(parts);
+    return all;
+  }
+
   /** Keep the head alive after `dispose()` (the caller then owns it). */
   detachHead(): Head {
     this.ownsHead = false;
@@ -487,7 +681,8 @@ export class HeadTrainer {
     if (this.disposed) return;
     this.disposed = true;
     this.optimizer?.dispose();
-    tf.dispose([this.trainX, this.validationX, ...this.validationBatches.map((b) => b.indices), ...(this.bestWeights ?? [])]);
+    this.topOptimizer?.dispose();
+    tf.dispose([this.trainX, this.validationX, ...this.validationBatches.map((b) => b.indices), ...(this.bestWeights ?? []), ...this.topInitial]);
     this.bestWeights = null;
     if (this.ownsHead) this.head.dispose();
   }
@@ -501,6 +696,10 @@ export class HeadTrainer {
     try {
       for (const batch of batches) {
         const batchLabels = gatherLabels(labels, batch);
+        if (this.top) {
+          losses.push(this.topStep(batch, batchLabels));
+          continue;
+        }
         const x = tf.tidy(() => tf.gather(this.trainX, tf.tensor1d(batch, 'int32')) as tf.Tensor2D);
         const loss = this.optimizer
           ? this.optimizer.minimize(() => tripletLoss(this.head.apply(x, true), batchLabels, this.config.loss), true, variables)!
@@ -518,11 +717,59 @@ export class HeadTrainer {
     }
   }
 
+  /**
+   * One joint step of top and head: augment the cached maps (flip, spatial dropout), triplet
+   * loss on head(top(x)), then Adam on each with its own learning rate; the top's gradient gets
+   * L2-SP's 2λ(w − w₀) and is clipped to `clipNorm`. Returns the triplet loss (L2-SP left out).
+   */
+  private topStep(batch: Int32Array, batchLabels: Int32Array): tf.Scalar {
+    const top = this.top!;
+    const t = this.config.top;
+    const headVars = this.head.trainableVariables;
+    const topVars = top.trainableVariables;
+    const flipSeed = randomInt(this.random, 2 ** 31);
+    const dropSeed = randomInt(this.random, 2 ** 31);
+    const x = tf.tidy(() => {
+      let maps = tf.gather(this.trainX, tf.tensor1d(batch, 'int32')) as tf.Tensor4D;
+      const [n, h, w] = maps.shape;
+      if (t.flip) {
+        const flipped = tf.randomUniform([n, 1, 1, 1], 0, 1, 'float32', flipSeed).less(0.5);
+        maps = tf.where(tf.broadcastTo(flipped, maps.shape), tf.reverse(maps, 2), maps);
+      }
+      if (t.spatialDropout > 0) {
+        const keep = tf.randomUniform([n, h, w, 1], 0, 1, 'float32', dropSeed).greaterEqual(t.spatialDropout);
+        maps = tf.mul(maps, tf.div(tf.cast(keep, 'float32'), 1 - t.spatialDropout));
+      }
+      return maps;
+    });
+    const { value, grads } = tf.variableGrads(
+      () => tripletLoss(this.head.apply(top.apply(x, true), true, { trainedInput: true }), batchLabels, this.config.loss),
+      [...headVars, ...topVars],
+    );
+    x.dispose();
+    tf.tidy(() => {
+      const topGrads = topVars.map((v, i) => {
+        const g = grads[v.name];
+        return t.l2sp > 0 ? tf.add(g, tf.mul(tf.sub(v, this.topInitial[i]), 2 * t.l2sp)) : g;
+      });
+      let scale: tf.Scalar | null = null;
+      if (t.clipNorm > 0) {
+        const norm = tf.sqrt(tf.addN(topGrads.map((g) => tf.sum(tf.square(g)))));
+        scale = tf.minimum(tf.scalar(1), tf.div(t.clipNorm, tf.maximum(norm, 1e-12))) as tf.Scalar;
+      }
+      const named = (vars: tf.Variable[], gs: tf.Tensor[]) => Object.fromEntries(vars.map((v, i) => [v.name, gs[i]]));
+      if (this.optimizer) this.optimizer.applyGradients(named(headVars, headVars.map((v) => grads[v.name])));
+      this.topOptimizer!.applyGradients(named(topVars, scale ? topGrads.map((g) => tf.mul(g, scale)) : topGrads));
+    });
+    tf.dispose(Object.values(grads));
+    return value;
+  }
+
   private finish(reason: StopReason): void {
     this.stopReason = reason;
     if (this.bestWeights) {
       const best = this.bestWeights;
-      this.head.trainableVariables.forEach((v, i) => v.assign(best[i]));
+      this.trainedVariables.forEach((v, i) => v.assign(best[i]));
     }
   }
 
@@ -547,6 +794,13 @@ export function embedWithHead(head: Head, embeddings: Float32Array, dim: number,
     y.dispose();
   }
   return out;
+}
+
+/** Cut maps per forward chunk in evaluation (7×7×960 intermediates: ~24 MB at 128). */
+const TOP_CHUNK = 128;
+
+function pickCharted(m: ChartedMetrics): ChartedMetrics {
+  return { rPrecision: m.rPrecision, rPrecisionMacro: m.rPrecisionMacro, precisionAt1: m.precisionAt1, mapAtR: m.mapAtR };
 }
 
 function gatherLabels(labels: Int32Array, indices: Int32Array): Int32Array {

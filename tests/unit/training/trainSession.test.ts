@@ -43,7 +43,8 @@ function setup(
   const request: StartRequest = {
     type: 'start',
     runId: 'run-1',
-    config: { classesPerBatch: 4, imagesPerClass: 4, maxEpochs: 4, patience: 50, learningRate: 0.01, ...opts.config },
+    // recipe selection unless a test asks otherwise: these tests read the validation set's numbers
+    config: { classesPerBatch: 4, imagesPerClass: 4, maxEpochs: 4, patience: 50, learningRate: 0.01, selection: { mode: 'recipe' }, ...opts.config },
     backend: 'cpu',
     about: { datasetName: 'toy', encoderName: 'toy encoder', split: { seed: 1, trainFraction: 0.5, mode: 'seeded' } },
     data: { preprocessingKey: 'key', featureSize: DIM, train: train.images, validation: validation.images },
@@ -90,6 +91,34 @@ describe('TrainSession', () => {
     expect(weightSaves.length).toBeGreaterThan(0);
     expect(weightSaves[weightSaves.length - 1].weights!.epoch).toBe(last.bestEpoch);
     expect(Object.keys(weightSaves[0].weights!.weights).length).toBeGreaterThan(0);
+  });
+
+  it('in held-out selection, trains on the fit classes, chooses on the held-out ones and charts the validation classes', async () => {
+    const { session, events, saved } = setup({ config: { selection: { mode: 'heldout', heldOutFraction: 0.2 } } });
+    await session.run();
+    const ready = events.find((e) => e.type === 'ready')!;
+    // 6 training classes: 2 held out (at least 2), 4 train; the 4 validation classes are charted
+    expect(ready).toMatchObject({ trainImages: 24, trainClasses: 4, validationImages: 24, validationClasses: 4 });
+    expect(ready.type === 'ready' && ready.selection).toMatchObject({ mode: 'heldout', heldOutClasses: 2, heldOutImages: 12 });
+    const reports = events.flatMap((e) => (e.type === 'epoch' ? [e.report] : []));
+    expect(reports.every((r) => r.test && Number.isFinite(r.test.rPrecision))).toBe(true);
+    const last = saved.at(-1)!.run;
+    const best = last.history.find((r) => r.epoch === last.bestEpoch)!;
+    expect(last.summary!.tuned).toEqual({
+      rPrecision: best.test!.rPrecision,
+      rPrecisionMacro: best.test!.rPrecisionMacro,
+      precisionAt1: best.test!.precisionAt1,
+      mapAtR: best.test!.mapAtR,
+    });
+    expect(last.summary!.selection).toMatchObject({ mode: 'heldout', heldOutTuned: { rPrecision: best.rPrecision } });
+  });
+
+  it('refuses fine-tuning the top (runner only for now) with a message that says where it runs', async () => {
+    const { session, events } = setup({ config: { top: { blocks: 1 } } });
+    await session.run();
+    const last = events[events.length - 1];
+    expect(last).toMatchObject({ type: 'error', code: 'input' });
+    expect((last as { message: string }).message).toMatch(/--train-top-blocks/);
   });
 
   it('continues from initial weights (a loaded head) and records where the run started from', async () => {
