@@ -4,7 +4,12 @@ import type { ImageEncoder } from '../core/encoder/loadEncoder';
 import { exportHead, HEAD_FILE_NOTES, HEAD_FILES } from '../core/export/headExport';
 import { modelReadme, type ModelReadmeInfo } from '../core/export/modelReadme';
 import { similarityModelExport } from '../core/export/similarityModelExport';
-import type { Head } from '../core/train/heads';
+import type { EncoderTop } from '../core/encoder/encoderTop';
+import { encodeSafetensors } from '../core/export/safetensors';
+import type { Head, NamedWeights } from '../core/train/heads';
+
+/** The fine-tuned top's weights, beside the head's. */
+export const TOP_FILE = 'top.safetensors';
 
 /** What the READMEs say of the run (everything but the files and how to load them). */
 export type RunReadme = Omit<ModelReadmeInfo, 'kind' | 'files' | 'tfjsModelPath' | 'pytorch' | 'graphEncoder'>;
@@ -20,11 +25,15 @@ async function writeFiles(folder: string, files: Record<string, Uint8Array | str
   return written;
 }
 
-/** Writes a trained head in every export format (safetensors + config, TF.js) and its README into `folder`. */
+/**
+ * Writes a trained head in every export format (safetensors + config, TF.js) and its README
+ * into `folder`; with a fine-tuned `top`, also its weights under the encoder's layer names
+ * (top.safetensors: apart, so model.safetensors still loads strictly into SkipConnectionHead).
+ */
 export async function writeHeadExport(
   folder: string,
   head: Head,
-  info: { dropout: number; readme: RunReadme },
+  info: { dropout: number; readme: RunReadme; top?: EncoderTop },
 ): Promise<string[]> {
   const exported = await exportHead(head.getWeights(), {
     kind: 'skip-connection',
@@ -33,14 +42,22 @@ export async function writeHeadExport(
     encoderCard: { ...info.readme.encoder },
     studioVersion: info.readme.studioVersion,
   });
+  const topFiles: Record<string, Uint8Array> = {};
+  const notes = [...HEAD_FILE_NOTES];
+  if (info.top) {
+    const tensors: NamedWeights = {};
+    for (const w of info.top.weights) tensors[w.name] = { shape: w.variable.shape.slice(), data: Float32Array.from(w.variable.dataSync() as Float32Array) };
+    topFiles[TOP_FILE] = encodeSafetensors(tensors, { format: 'pt', cut: info.top.cutLayer, layers: JSON.stringify(info.top.layerNames) });
+    notes.push({ path: TOP_FILE, what: `the fine-tuned encoder top (from the cut \`${info.top.cutLayer}\` to the feature), its weights under the encoder's layer names; the whole model (model/) has them built in` });
+  }
   const readme = modelReadme({
     ...info.readme,
     kind: 'head',
-    files: HEAD_FILE_NOTES,
+    files: notes,
     tfjsModelPath: HEAD_FILES.tfjsModel,
     pytorch: { safetensors: HEAD_FILES.safetensors, config: HEAD_FILES.config },
   });
-  return writeFiles(folder, { [HEAD_FILES.readme]: readme, ...exported.files });
+  return writeFiles(folder, { [HEAD_FILES.readme]: readme, ...exported.files, ...topFiles });
 }
 
 /** Writes the whole similarity model (image in, tuned embedding out) and its README into `folder`. */

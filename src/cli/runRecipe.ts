@@ -166,6 +166,7 @@ function readmeOf(report: RecipeReport): RunReadme {
     baseline: report.baseline,
     tuned: report.tuned,
     bestEpoch: report.training.bestEpoch,
+    fineTunedTop: report.fineTuning ? { cut: report.fineTuning.cut, layers: report.fineTuning.topLayers.length } : null,
     created: report.createdAt,
     studioVersion: report.studioVersion,
   };
@@ -473,7 +474,7 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     const headFolder = path.join(options.out, 'head');
     const modelFolder = path.join(options.out, 'model');
     const readme = readmeOf(report);
-    await writeHeadExport(headFolder, trainer.head, { dropout: trainingConfig.head.dropout, readme });
+    await writeHeadExport(headFolder, trainer.head, { dropout: trainingConfig.head.dropout, readme, ...(top ? { top } : {}) });
     await writeSimilarityModel(modelFolder, encoder, trainer.head, readme);
     const reportPath = path.join(options.out, 'report.json');
     report.outputs = { report: reportPath, head: headFolder, model: modelFolder };

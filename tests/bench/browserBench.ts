@@ -20,6 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { sharedPath } from '../support/shared';
+import type { BareResult } from '../../src/workers/bench/bareEncoderWorker';
+import { bareEncoderRun } from './bareEncoder';
 import { dropFolder, embedAndWait, launchBrowser, serveModelAt, startStudio, type Browser, revealed } from '../e2e/support/studio';
 
 function arg(name: string, fallback: string): string {
@@ -98,44 +100,9 @@ async function pipelineRun(browser: Browser, url: string, modelUrl: string, fold
   return done;
 }
 
-interface BareResult {
-  images: number;
-  decodeMsPerImage: number;
-  inferSeconds: number;
-  imagesPerSecond: number;
-}
-
 /** The bare encoder on the same image files (every JPEG under the folder, sorted by path). */
-async function bareRun(page: Page, modelUrl: string, folder: string): Promise<BareResult> {
-  await page.evaluate(() => {
-    document.getElementById('bench-files')?.remove();
-    const input = document.createElement('input');
-    input.type = 'file';
-    input.multiple = true;
-    input.webkitdirectory = true;
-    input.id = 'bench-files';
-    input.hidden = true;
-    document.body.append(input);
-  });
-  await page.setInputFiles('#bench-files', folder);
-  return page.evaluate(
-    ({ modelUrl, batchSize }) =>
-      new Promise<BareResult>((resolve, reject) => {
-        const input = document.getElementById('bench-files') as HTMLInputElement;
-        const files = Array.from(input.files ?? [])
-          .filter((f) => /\.jpe?g$/i.test(f.name))
-          .sort((a, b) => a.webkitRelativePath.localeCompare(b.webkitRelativePath));
-        const worker = new Worker('/src/workers/bench/bareEncoderWorker.ts', { type: 'module' });
-        worker.onerror = (e) => reject(new Error(e.message));
-        worker.onmessage = (e) => {
-          worker.terminate();
-          if (e.data.ok) resolve(e.data.result);
-          else reject(new Error(e.data.error));
-        };
-        worker.postMessage({ modelUrl, files, batchSize, backend: 'wasm' });
-      }),
-    { modelUrl, batchSize },
-  );
+function bareRun(page: Page, modelUrl: string, folder: string): Promise<BareResult> {
+  return bareEncoderRun(page, folder, { modelUrl, batchSize, backend: 'wasm' });
 }
 
 /** Writes 10,000 synthetic 256-d embeddings through the cache adapter, times reading them, removes them. */

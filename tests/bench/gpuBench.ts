@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { sharedPath } from '../support/shared';
+import { bareEncoderRun } from './bareEncoder';
 import { CHROMIUM, assertChromium, serveModelAt, startStudio } from '../e2e/support/studio';
 
 function arg(name: string, fallback: string): string {
@@ -70,34 +71,8 @@ async function adapterOf(page: Page): Promise<AdapterReport> {
   });
 }
 
-async function embedRate(page: Page, folder: string, batchSize: number, backend: 'webgpu' | 'wasm') {
-  await page.evaluate(() => {
-    document.getElementById('bench-files')?.remove();
-    const input = document.createElement('input');
-    input.type = 'file';
-    input.multiple = true;
-    input.webkitdirectory = true;
-    input.id = 'bench-files';
-    input.hidden = true;
-    document.body.append(input);
-  });
-  await page.setInputFiles('#bench-files', folder);
-  return page.evaluate(
-    ({ modelUrl, batchSize, backend }) =>
-      new Promise<{ imagesPerSecond: number; images: number; backend: string }>((resolve, reject) => {
-        const input = document.getElementById('bench-files') as HTMLInputElement;
-        const files = Array.from(input.files ?? []).filter((f) => /\.jpe?g$/i.test(f.name));
-        const worker = new Worker('/src/workers/bench/bareEncoderWorker.ts', { type: 'module' });
-        worker.onerror = (e) => reject(new Error(e.message));
-        worker.onmessage = (e) => {
-          worker.terminate();
-          if (e.data.ok) resolve(e.data.result);
-          else reject(new Error(e.data.error));
-        };
-        worker.postMessage({ modelUrl, files, batchSize, backend });
-      }),
-    { modelUrl: MODEL_URL, batchSize, backend },
-  );
+function embedRate(page: Page, folder: string, batchSize: number, backend: 'webgpu' | 'wasm') {
+  return bareEncoderRun(page, folder, { modelUrl: MODEL_URL, batchSize, backend });
 }
 
 async function trainRate(page: Page, backend: 'webgpu' | 'wasm') {

@@ -28,6 +28,8 @@ export interface ModelReadmeInfo {
   bestEpoch?: number;
   /** Where the graph-model encoder is loaded from, for the two-call recipe (its card's URL). */
   graphEncoder?: { url: string | null; featureNode: string | null };
+  /** The encoder's top was fine-tuned with the head: from which cut, how many layers. */
+  fineTunedTop?: { cut: string; layers: number } | null;
   /** Path (inside the download) of the TF.js model.json to load. */
   tfjsModelPath: string;
   /** Present when the download holds the safetensors for PyTorch. */
@@ -94,6 +96,11 @@ export function modelReadme(info: ModelReadmeInfo): string {
     `- Input: ${w}x${h} RGB, channels last (\`[n, ${h}, ${w}, 3]\`), ${resize === 'squash' ? 'the whole image stretched to that size (aspect ratio not kept), as the studio did' : 'short side scaled to fit, then the centre cut'}.`,
     `- Pixels: ${pixels.text}.`,
     `- Encoder feature: ${card.featureOutput ? `\`${card.featureOutput}\`` : 'the model output'}${card.pooling === 'global-average' ? ', averaged over its spatial positions' : ''}, ${dim} values.`,
+    ...(info.fineTunedTop
+      ? [
+          `- Fine-tuned: the encoder's ${info.fineTunedTop.layers} layers after \`${info.fineTunedTop.cut}\` were trained with the head${whole ? ' (their tuned weights are in this model)' : ' (their weights: top.safetensors; the whole model has them built in)'}.`,
+        ]
+      : []),
     `- Head: at inference one affine map, \`y = x·K + b\` (the Dense layer \`${HEAD_LAYER}\`), folded from the SkipConnectionHead \`fc(x)·sigmoid(gates) + x\`.`,
     '',
     '## Distance',

@@ -122,7 +122,8 @@ export function similarityModel(encoder: ImageEncoder, weights: NamedWeights): t
     throw new Error(`This head is for ${head.dim}-d embeddings, but "${card.name}" gives ${encoder.featureSize}-d ones`);
   }
   const model = encoder.model;
-  let y = model.getLayer(card.featureOutput!).output as tf.SymbolicTensor;
+  // node 0 is the layer in the encoder's own graph (a rebuilt fine-tuning top adds more nodes)
+  let y = model.getLayer(card.featureOutput!).getOutputAt(0) as tf.SymbolicTensor;
   if (y.shape.length === 4 && card.pooling === 'global-average') {
     y = tf.layers.globalAveragePooling2d({ name: 'feature_pool' }).apply(y) as tf.SymbolicTensor;
   }

@@ -33,6 +33,30 @@ async function studio(args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
+/** The first real images of the set, decoded as the runner decodes them, and their pixels as one array. */
+async function carImages(count: number) {
+  const dir = sharedPath('data', 'stanford-cars-40', 'cars_train');
+  const jpgs = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().slice(0, count);
+  const decoder = new NodeImageDecoder();
+  const decoded = await Promise.all(jpgs.map(async (f) => decoder.decode(await diskDatasetFile(path.join(dir, f)), { width: 128, height: 128, resize: 'squash' })));
+  const pixels = new Float32Array(count * 128 * 128 * 3);
+  decoded.forEach((d, i) => pixels.set(d.data, i * 128 * 128 * 3));
+  return { decoded, pixels };
+}
+
+/** The engine's head, from the runner's model.safetensors. */
+async function engineHeadOf(headFolder: string) {
+  const imported = importHead({ 'model.safetensors': new Uint8Array(await readFile(path.join(headFolder, 'model.safetensors'))) });
+  const head = createSkipConnectionHead(256, { dropout: 0 });
+  head.setWeights(imported.weights);
+  return head;
+}
+
+/** A whole similarity model's output for MobileNet-range pixels. */
+function wholeOutput(model: tf.LayersModel, pixels: Float32Array, n: number): Float32Array {
+  return tf.tidy(() => (model.predict(tf.tensor4d(pixels, [n, 128, 128, 3]).div(127.5).sub(1)) as tf.Tensor).dataSync() as Float32Array);
+}
+
 describe('the command-line runner, end to end', () => {
   let work: string;
   // Short but real training: enough epochs for the head to beat the frozen encoder.
@@ -95,13 +119,9 @@ describe('the command-line runner, end to end', () => {
     await selectBackend('wasm');
     const out = path.join(work, 'first');
     const encoder = await openEncoder(sharedPath('models', 'mobilenet-v1-0.25-128'));
-    const imported = importHead({ 'model.safetensors': new Uint8Array(await readFile(path.join(out, 'head', 'model.safetensors'))) });
-    const engineHead = createSkipConnectionHead(256, { dropout: 0 });
-    engineHead.setWeights(imported.weights);
-    const dir = sharedPath('data', 'stanford-cars-40', 'cars_train');
-    const jpgs = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().slice(0, 4);
-    const decoder = new NodeImageDecoder();
-    const decoded = await Promise.all(jpgs.map(async (f) => decoder.decode(await diskDatasetFile(path.join(dir, f)), { width: 128, height: 128, resize: 'squash' })));
+    const engineHead = await engineHeadOf(path.join(out, 'head'));
+    const n = 4;
+    const { decoded, pixels } = await carImages(n);
     const base = await encoder.embed(decoded);
     const tuned = embedWithHead(engineHead, base, 256);
 
@@ -112,13 +132,10 @@ describe('the command-line runner, end to end', () => {
       return m;
     };
     const headModel = await loadLayersModelFile(path.join(out, 'head', 'tfjs', 'model.json'));
-    const fromHead = tf.tidy(() => (headModel.predict(tf.tensor2d(base, [jpgs.length, 256])) as tf.Tensor).dataSync());
+    const fromHead = tf.tidy(() => (headModel.predict(tf.tensor2d(base, [n, 256])) as tf.Tensor).dataSync());
     expect(maxDiff(fromHead, tuned)).toBeLessThan(1e-5);
     const whole = await loadLayersModelFile(path.join(out, 'model', 'model.json'));
-    const pixels = new Float32Array(jpgs.length * 128 * 128 * 3);
-    decoded.forEach((d, i) => pixels.set(d.data, i * 128 * 128 * 3));
-    const fromWhole = tf.tidy(() => (whole.predict(tf.tensor4d(pixels, [jpgs.length, 128, 128, 3]).div(127.5).sub(1)) as tf.Tensor).dataSync());
-    expect(maxDiff(fromWhole, tuned)).toBeLessThan(1e-4);
+    expect(maxDiff(wholeOutput(whole, pixels, n), tuned)).toBeLessThan(1e-4);
 
     const readme = await readFile(path.join(out, 'model', 'README.md'), 'utf8');
     expect(readme).toContain("tf.loadLayersModel('model.json')");
@@ -126,6 +143,50 @@ describe('the command-line runner, end to end', () => {
     const headReadme = await readFile(path.join(out, 'head', 'README.md'), 'utf8');
     expect(headReadme).toContain('SkipConnectionHead(**json.load(open("config.json")))');
     headModel.dispose();
+    whole.dispose();
+    engineHead.dispose();
+    encoder.dispose();
+  });
+
+  it('with --train-top-blocks 1, writes the fine-tuned top (top.safetensors, by layer name) and builds it into model/', { timeout: 600_000 }, async () => {
+    const out = path.join(work, 'top');
+    const result = await studio([
+      'run', '--data', sharedPath('data', 'stanford-cars-40'), '--encoder', sharedPath('models', 'mobilenet-v1-0.25-128'),
+      '--cache', path.join(work, 'cache'), '--epochs', '2', '--patience', '2', '--train-top-blocks', '1',
+      '--top-warm-start', 'off', '--top-epochs', '2', '--top-patience', '2', '--out', out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
+    expect(report.fineTuning.cut).toBeTruthy();
+    const top = decodeSafetensors(new Uint8Array(await readFile(path.join(out, 'head', 'top.safetensors'))));
+    expect(top.metadata.cut).toBe(report.fineTuning.cut);
+    expect(Object.keys(top.tensors).length).toBeGreaterThan(0);
+    expect(await readFile(path.join(out, 'model', 'README.md'), 'utf8')).toContain(`after \`${report.fineTuning.cut}\` were trained with the head`);
+
+    // the engine: the pretrained encoder with the exported top weights written into its layers, then the head
+    await selectBackend('wasm');
+    const encoder = await openEncoder(sharedPath('models', 'mobilenet-v1-0.25-128'));
+    let moved = 0;
+    let written = 0;
+    for (const w of (encoder.model as tf.LayersModel).weights) {
+      const t = top.tensors[w.originalName];
+      if (!t) continue;
+      const before = w.read().dataSync();
+      moved = Math.max(moved, ...Array.from(t.data, (v, i) => Math.abs(v - before[i])));
+      w.write(tf.tensor(t.data, t.shape));
+      written++;
+    }
+    expect(written).toBe(Object.keys(top.tensors).length);
+    expect(moved).toBeGreaterThan(0); // the top was trained: its weights are not the pretrained ones
+    const engineHead = await engineHeadOf(path.join(out, 'head'));
+    const { decoded, pixels } = await carImages(4);
+    const tuned = embedWithHead(engineHead, await encoder.embed(decoded), 256);
+    const whole = await loadLayersModelFile(path.join(out, 'model', 'model.json'));
+    const fromWhole = wholeOutput(whole, pixels, 4);
+    let maxDiff = 0;
+    for (let i = 0; i < tuned.length; i++) maxDiff = Math.max(maxDiff, Math.abs(tuned[i] - fromWhole[i]));
+    console.log(`[runner] fine-tuned top: ${written} weights moved by up to ${moved.toExponential(2)}; whole model vs engine ${maxDiff.toExponential(2)}`);
+    expect(maxDiff).toBeLessThan(1e-4);
     whole.dispose();
     engineHead.dispose();
     encoder.dispose();
