@@ -45,7 +45,12 @@ describe('embed worker protocol', () => {
   });
 
   it('ends every request type with exactly one terminal event, or error', () => {
-    expect(TERMINAL_EVENT).toEqual({ 'probe-backends': 'backends', benchmark: 'benchmark-done', embed: 'embed-done' });
+    expect(TERMINAL_EVENT).toEqual({ 'probe-backends': 'backends', benchmark: 'benchmark-done', embed: 'embed-done', 'export-model': 'model-exported' });
+    expect(isTerminalEvent({ type: 'model-exported', jobId: 'a', files: [], savedTo: null })).toBe(true);
+    const exportRequest = { type: 'export-model', jobId: 'a', encoder, weights: {}, readme: {} };
+    expect(requestProblem(exportRequest)).toBeNull();
+    expect(requestProblem({ ...exportRequest, weights: undefined })).toBe('export-model needs the head weights');
+    expect(requestProblem({ ...exportRequest, saveTo: 'localstorage://x' })).toBe('saveTo must be an indexeddb:// URL (got "localstorage://x")');
     expect(isTerminalEvent({ type: 'progress', jobId: 'a', done: 1, total: 2, imagesPerSecond: 1, etaSeconds: 1, decodeMsPerImage: 1 })).toBe(false);
     expect(isTerminalEvent({ type: 'error', jobId: 'a', code: 'quota', message: 'full' })).toBe(true);
     expect(isTerminalEvent({ type: 'backends', jobId: 'a', backends: [] })).toBe(true);
