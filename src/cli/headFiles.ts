@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageEncoder } from '../core/encoder/loadEncoder';
 import { exportHead, HEAD_FILE_NOTES, HEAD_FILES } from '../core/export/headExport';
-import { modelReadme, type ModelReadmeInfo } from '../core/export/modelReadme';
+import { modelReadme, type RunReadmeInfo } from '../core/export/modelReadme';
 import { similarityModelExport } from '../core/export/similarityModelExport';
 import type { EncoderTop } from '../core/encoder/encoderTop';
 import { encodeSafetensors } from '../core/export/safetensors';
@@ -10,9 +10,6 @@ import type { Head, NamedWeights } from '../core/train/heads';
 
 /** The fine-tuned top's weights, beside the head's. */
 export const TOP_FILE = 'top.safetensors';
-
-/** What the READMEs say of the run (everything but the files and how to load them). */
-export type RunReadme = Omit<ModelReadmeInfo, 'kind' | 'files' | 'tfjsModelPath' | 'pytorch' | 'graphEncoder'>;
 
 async function writeFiles(folder: string, files: Record<string, Uint8Array | string>): Promise<string[]> {
   const written: string[] = [];
@@ -33,7 +30,7 @@ async function writeFiles(folder: string, files: Record<string, Uint8Array | str
 export async function writeHeadExport(
   folder: string,
   head: Head,
-  info: { dropout: number; readme: RunReadme; top?: EncoderTop },
+  info: { dropout: number; readme: RunReadmeInfo; top?: EncoderTop },
 ): Promise<string[]> {
   const exported = await exportHead(head.getWeights(), {
     kind: 'skip-connection',
@@ -65,7 +62,7 @@ export async function writeSimilarityModel(
   folder: string,
   encoder: ImageEncoder,
   head: Head,
-  readme: RunReadme,
+  readme: RunReadmeInfo,
 ): Promise<string[]> {
   return writeFiles(folder, await similarityModelExport(encoder, head.getWeights(), readme));
 }

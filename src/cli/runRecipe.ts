@@ -25,7 +25,8 @@ import type { SelectionMetric, SelectionMode } from '../core/train/trainer';
 import type { NamedWeights } from '../core/train/heads';
 import { STUDIO_VERSION } from '../core/version';
 import { DiskEmbeddingCache } from './diskEmbeddingCache';
-import { writeHeadExport, writeSimilarityModel, type RunReadme } from './headFiles';
+import type { RunReadmeInfo } from '../core/export/modelReadme';
+import { writeHeadExport, writeSimilarityModel } from './headFiles';
 import { listFolderFiles } from './nodeFiles';
 import { NodeImageDecoder } from './nodeImageDecoder';
 import { openEncoder } from './nodeModelSource';
@@ -148,7 +149,7 @@ export interface RecipeReport {
 }
 
 /** What the downloads' READMEs say of this run. */
-function readmeOf(report: RecipeReport): RunReadme {
+function readmeOf(report: RecipeReport): RunReadmeInfo {
   const { split, encoder, config } = report;
   return {
     title: `${path.basename(report.dataset.folder)} · ${encoder.card.name} · run of ${report.createdAt.slice(0, 19).replace('T', ' ')} UTC`,

@@ -13,8 +13,8 @@ import type {
   EmbedRequest,
   EncoderSource,
   EventOf,
-  ExportReadme,
 } from './embedProtocol';
+import type { RunReadmeInfo } from '../core/export/modelReadme';
 import type { NamedWeights } from '../core/train/heads';
 import { isTerminalEvent } from './embedProtocol';
 
@@ -82,7 +82,7 @@ export class EmbedClient {
   async exportModel(
     encoder: EncoderSource,
     weights: NamedWeights,
-    readme: ExportReadme,
+    readme: RunReadmeInfo,
     options: JobOptions & { saveTo?: string } = {},
   ): Promise<EventOf<'model-exported'>> {
     const { saveTo, ...job } = options;

@@ -9,7 +9,7 @@
  */
 import type { BoundingBox } from '../core/data/dataset';
 import type { ModelCard } from '../core/encoder/modelCard';
-import type { ModelReadmeInfo } from '../core/export/modelReadme';
+import type { RunReadmeInfo } from '../core/export/modelReadme';
 import type { NamedWeights } from '../core/train/heads';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -133,12 +133,9 @@ export type EmbedRequest =
    * returns its files; with `saveTo` (an `indexeddb://` URL) also saves it there. Ends with
    * `model-exported`.
    */
-  | { type: 'export-model'; jobId: string; encoder: EncoderSource; weights: NamedWeights; readme: ExportReadme; saveTo?: string }
+  | { type: 'export-model'; jobId: string; encoder: EncoderSource; weights: NamedWeights; readme: RunReadmeInfo; saveTo?: string }
   /** Cooperative cancel of a running job; that job still ends with its terminal event. */
   | { type: 'cancel'; jobId: string };
-
-/** What the exported model's README says of its run (the worker adds the files and the encoder card). */
-export type ExportReadme = Omit<ModelReadmeInfo, 'kind' | 'files' | 'tfjsModelPath' | 'pytorch' | 'graphEncoder'>;
 
 // ---------------------------------------------------------------- events
 

@@ -6,7 +6,7 @@
  */
 import { unzipSync, zipSync } from 'fflate';
 import { exportHead, HEAD_FILE_NOTES, HEAD_FILES, importHead, type ImportedHead } from '../../core/export/headExport';
-import { modelReadme, type ModelReadmeInfo } from '../../core/export/modelReadme';
+import { modelReadme, type RunReadmeInfo } from '../../core/export/modelReadme';
 import type { NamedWeights } from '../../core/train/heads';
 import type { TrainingConfig } from '../../core/train/trainer';
 import type { RunRecord } from '../../storage/runHistory';
@@ -49,7 +49,7 @@ export function runReadmeInfo(
   run: RunRecord,
   encoderCard: Record<string, unknown>,
   tuned: RetrievalSummary | null,
-): Omit<ModelReadmeInfo, 'kind' | 'files' | 'tfjsModelPath' | 'pytorch' | 'graphEncoder'> {
+): RunReadmeInfo {
   return {
     title: `${run.about.datasetName} · ${run.about.encoderName} · run of ${new Date(run.createdAt).toISOString().slice(0, 19).replace('T', ' ')} UTC`,
     encoder: { ...encoderCard, name: typeof encoderCard.name === 'string' ? encoderCard.name : run.about.encoderName },

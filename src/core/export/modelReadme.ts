@@ -67,6 +67,12 @@ function metricsTable(baseline: ReadmeMetrics | null | undefined, tuned: ReadmeM
   ];
 }
 
+/**
+ * What a README says of the run behind a download: everything but the files and how to load
+ * them, which the writer of each download adds.
+ */
+export type RunReadmeInfo = Omit<ModelReadmeInfo, 'kind' | 'files' | 'tfjsModelPath' | 'pytorch' | 'graphEncoder'>;
+
 /** The README text (Markdown). */
 export function modelReadme(info: ModelReadmeInfo): string {
   const card = info.encoder;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageEncoder } from '../encoder/loadEncoder';
 import { decodeUtf8, encodeUtf8 } from '../textCodec';
 import type { NamedWeights } from '../train/heads';
-import { modelReadme, type ModelReadmeInfo } from './modelReadme';
+import { modelReadme, type RunReadmeInfo } from './modelReadme';
 import { headLayersModel, layersModelFiles, similarityModel } from './similarityModel';
 
 export const SIMILARITY_MODEL_FILES = {
@@ -18,10 +18,8 @@ export const SIMILARITY_MODEL_FILES = {
   readme: 'README.md',
 } as const;
 
-type ReadmeBase = Omit<ModelReadmeInfo, 'kind' | 'files' | 'tfjsModelPath' | 'pytorch' | 'graphEncoder'>;
-
 /** What the model's metadata says (`model.getUserDefinedMetadata().similarityStudio`). */
-function metadataOf(encoder: ImageEncoder, readme: ReadmeBase): Record<string, object> {
+function metadataOf(encoder: ImageEncoder, readme: RunReadmeInfo): Record<string, object> {
   return {
     similarityStudio: {
       format: 'similarity-studio-model',
@@ -42,7 +40,7 @@ function metadataOf(encoder: ImageEncoder, readme: ReadmeBase): Record<string, o
 export async function similarityModelExport(
   encoder: ImageEncoder,
   weights: NamedWeights,
-  readme: ReadmeBase,
+  readme: RunReadmeInfo,
 ): Promise<Record<string, Uint8Array>> {
   const generatedBy = `Similarity Studio ${readme.studioVersion}`;
   const json = (o: unknown) => encodeUtf8(JSON.stringify(o) + '\n');
