@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { splitClasses } from '../core/data/classSplit';
+import { withEmbeddingNotes } from '../core/data/dataset';
 import { BrowserDatasetFile } from '../workers/browserFile';
 import type { EmbedEvent } from '../workers/embedProtocol';
 import { CachePanel } from './cache/CachePanel';
@@ -47,6 +48,7 @@ function onWorkerEvent(event: EmbedEvent): void {
   if (event.type === 'benchmark-figure') {
     session.set((s) => ({ backends: { ...s.backends, timings: [...s.backends.timings.filter((t) => t.name !== event.timing.name), event.timing] } }));
   }
+  if (event.type === 'embed-done' || event.type === 'error') addEmbeddingNotes();
   if (event.type === 'embed-done' && !event.cancelled) {
     session.set((s) => {
       if (!s.loadedEncoder) return {};
@@ -65,6 +67,15 @@ function onWorkerEvent(event: EmbedEvent): void {
       };
     });
   }
+}
+
+/** The notes of the run that ended join the dataset's report (and so the saved manifest). */
+function addEmbeddingNotes(): void {
+  session.set((s) => {
+    if (s.dataset.phase !== 'ready' || s.job.notes.length === 0) return {};
+    const dataset = withEmbeddingNotes(s.dataset.loaded.dataset, s.job.notes);
+    return dataset === s.dataset.loaded.dataset ? {} : { dataset: { phase: 'ready', loaded: { ...s.dataset.loaded, dataset } } };
+  });
 }
 
 async function detect(): Promise<void> {
@@ -135,6 +146,7 @@ export function App() {
       lastModified: img.file.lastModified,
       classId: img.classId,
       bbox: img.bbox,
+      boxSource: img.boxSource,
     }));
     const { backend, embedSettings } = session.get();
     try {

@@ -18,6 +18,8 @@ export function formatBytes(bytes: number): string {
 
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '—';
+  // a short run is not "0 s"
+  if (s < 10) return `${s < 0.05 ? '< 0.1' : s.toFixed(1)} s`;
   if (s < 60) return `${Math.round(s)} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;

@@ -25,11 +25,13 @@ export class NodeImageDecoder implements ImageDecoder {
     if (bytes.length === 0) throw new DecodeError(file.path, 'empty file (0 bytes)');
     try {
       let img = sharp(bytes, { autoOrient: true, failOn: 'warning' });
+      let source: DecodedImage['source'];
       if (spec.crop) {
         const meta = await img.metadata();
         const w = meta.autoOrient?.width ?? meta.width;
         const h = meta.autoOrient?.height ?? meta.height;
         if (!w || !h) throw new Error('image has no size');
+        source = { width: w, height: h };
         img = img.extract(clampBox(spec.crop, w, h));
       }
       const { data, info } = await img
@@ -41,11 +43,13 @@ export class NodeImageDecoder implements ImageDecoder {
       if (info.channels !== 3 || info.width !== spec.width || info.height !== spec.height) {
         throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${spec.width}x${spec.height}x3`);
       }
-      return {
+      const image: DecodedImage = {
         width: info.width,
         height: info.height,
         data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
       };
+      if (source) image.source = source;
+      return image;
     } catch (e) {
       if (e instanceof DecodeError) throw e;
       throw new DecodeError(file.path, (e as Error).message);

@@ -85,6 +85,8 @@ export interface RecipeReport {
     embeddedNow: number;
     fromCache: number;
     failed: { path: string; message: string }[];
+    /** Images used with something done to them: a box past the image's edge, clamped. */
+    notes: { path: string; message: string }[];
     imagesPerSecond: number | null;
     decodeMs: number;
     inferMs: number;
@@ -206,6 +208,7 @@ async function embedMissing(
   say(`${what}: ${dataset.images.length - missing.length} of ${dataset.images.length} images already cached; ${missing.length} to embed.`);
   const progress = new TerminalProgress(what, missing.length);
   const failed: { path: string; message: string }[] = [];
+  const notes: { path: string; message: string }[] = [];
   let result = { embedded: 0, decodeMs: 0, inferMs: 0 };
   if (missing.length > 0) {
     result = await embedImages({
@@ -213,11 +216,16 @@ async function embedMissing(
       decoder: new NodeImageDecoder(),
       files: missing.map((r) => r.file),
       crops: options.cropToBox ? missing.map((r) => r.bbox) : undefined,
+      cropSources: options.cropToBox ? missing.map((r) => r.boxSource) : undefined,
       batchSize: options.embedBatchSize,
       onBatch: ({ indices, embeddings }) => cache.append(indices.map((i) => imageIdentity(missing[i].file)), embeddings),
       onProblem: (problem) => {
         failed.push(problem);
         say(`  skipped ${problem.path}: ${problem.message}`);
+      },
+      onNote: (note) => {
+        notes.push(note);
+        say(`  note: ${note.message}`);
       },
       onProgress: ({ done }) => progress.update(done),
     });
@@ -228,6 +236,7 @@ async function embedMissing(
     embeddedNow: result.embedded,
     fromCache: dataset.images.length - missing.length,
     failed,
+    notes,
     imagesPerSecond: result.embedded > 0 ? result.embedded / seconds : null,
     decodeMs: result.decodeMs,
     inferMs: result.inferMs,

@@ -54,6 +54,7 @@ export class BitmapDecoder implements ImageDecoder {
       resizeQuality: 'high',
     };
     let bitmap: ImageBitmap;
+    let source: DecodedImage['source'];
     try {
       if (spec.crop || spec.resize === 'center-crop' || this.thumbnailSide > 0) {
         // one full decode serves the crop and the thumbnail
@@ -63,6 +64,7 @@ export class BitmapDecoder implements ImageDecoder {
           if (!spec.crop && spec.resize !== 'center-crop') {
             bitmap = await createImageBitmap(full, resize);
           } else {
+            if (spec.crop) source = { width: full.width, height: full.height };
             const rect = spec.crop ? clampBox(spec.crop, full.width, full.height) : centreSquare(full.width, full.height);
             bitmap = await createImageBitmap(full, rect.left, rect.top, rect.width, rect.height, resize);
           }
@@ -75,7 +77,9 @@ export class BitmapDecoder implements ImageDecoder {
     } catch (e) {
       throw new DecodeError(file.path, e instanceof Error ? e.message : String(e));
     }
-    return this.rgb(bitmap, spec);
+    const image = this.rgb(bitmap, spec);
+    if (source) image.source = source;
+    return image;
   }
 
   private rgb(bitmap: ImageBitmap, spec: DecodeSpec): DecodedImage {

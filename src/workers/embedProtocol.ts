@@ -75,6 +75,8 @@ export interface EmbedImage {
   lastModified: number;
   classId: number;
   bbox?: BoundingBox;
+  /** Where the box was read, for a note when it is clamped. */
+  boxSource?: string;
 }
 
 export interface EmbedOptions {
@@ -158,6 +160,8 @@ export type EmbedEvent =
       decodeMsPerImage: number;
     }
   | { type: 'problem'; jobId: string; path: string; message: string }
+  /** An image that is used, with something done to it (a box clamped to its edge): a line for the problem report. */
+  | { type: 'note'; jobId: string; path: string; message: string }
   | { type: 'metrics'; jobId: string; metrics: BaselineMetrics; fromCacheOnly: boolean }
   | {
       type: 'embed-done';

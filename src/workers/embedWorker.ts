@@ -309,6 +309,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
           decoder,
           files: missing.map((i) => files[i]),
           crops: options.cropToBox ? missing.map((i) => images[i].bbox) : undefined,
+          cropSources: options.cropToBox ? missing.map((i) => images[i].boxSource) : undefined,
           batchSize: options.batchSize,
           signal,
           onBatch: async ({ indices, embeddings }) => {
@@ -320,6 +321,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
             failed += 1;
             post({ type: 'problem', jobId, path: p.path, message: p.message });
           },
+          onNote: (n) => post({ type: 'note', jobId, path: n.path, message: n.message }),
           onProgress: (p) => progress(p.done),
         });
         await writing;

@@ -1,9 +1,11 @@
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../support/shared';
 import {
   chooseTestEncoder,
+  revealed,
   dropFolder,
   embedAndWait,
   launchBrowser,
@@ -47,7 +49,7 @@ function badAnnotations(): string {
   writeFileSync(path.join(root, 'names.csv'), `${a}\n${b}\n`);
   writeFileSync(
     path.join(root, 'anno_train.csv'),
-    [`${a1},1,1,60,40,1`, `${a2},10,10,10,50,1`, `${a1},1,1,60,40,1`, `${b1},-5,2,80,60,2`, `${b2},1,1,70,50,2`].join('\n') + '\n',
+    [`${a1},1,1,60,40,1`, `${a2},10,10,10,50,1`, `${a1},1,1,60,40,1`, `${b1},-5,2,80,60,2`, `${b2},1,1,5000,4000,2`].join('\n') + '\n',
   );
   return root;
 }
@@ -150,7 +152,7 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     expect(stored.filter((k) => k.includes('broken.jpg'))).toEqual([]);
   });
 
-  it('reports a file listed twice, a zero-area box and a box outside its image, each with its row', async () => {
+  it('reports a file listed twice, a zero-area box and boxes outside their image, each with its row (past the right or bottom edge once decoded)', async () => {
     const { page } = browser;
     const folder = badAnnotations();
     temp.push(folder);
@@ -169,5 +171,22 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
       `${b}/${b1} — Row 4 of anno_train.csv: the box (-5, 2)–(80, 60) lies outside the image; clamped to (0, 2)–(80, 60).`,
     ]);
     expect(await textOf(page, 'dataset-problem-summary')).toBe('3 notes');
+
+    // the image's size is known only once decoded: cropping to the boxes finds the one past its edge
+    const [b2] = readdirSync(path.join(folder, b)).sort().slice(1);
+    const { width, height } = await sharp(path.join(folder, b, b2)).metadata();
+    const pastEdge = `${b}/${b2} — Row 5 of anno_train.csv: the box (1, 1)–(5000, 4000) lies outside the ${width}×${height} image; clamped to (1, 1)–(${width}, ${height}).`;
+    await chooseTestEncoder(page, 'wasm');
+    const crop = await revealed(page, 'embed-crop');
+    await crop.check();
+    expect(await embedAndWait(page)).toEqual({ embedded: 4, cached: 0, failed: 0 });
+    const after = async () => (await page.getByTestId('dataset-problems').locator('li').allInnerTexts()).map((t) => t.trim());
+    expect((await after()).slice(3)).toEqual([pastEdge]);
+    expect(await textOf(page, 'dataset-problem-summary')).toBe('4 notes');
+    // kept in the saved session: after a reload (nothing decoded again) the line is still there
+    await page.reload();
+    await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
+    await page.getByTestId('dataset-problem-summary').waitFor();
+    expect((await after()).slice(3)).toEqual([pastEdge]);
   });
 });

@@ -1,3 +1,4 @@
+import { withEmbeddingNotes } from '../../core/data/dataset';
 import { loadDataset } from '../../core/data/loadDataset';
 import { IDLE_JOB } from '../embedding/embedJobState';
 import { session } from '../session/sessionStore';
@@ -42,11 +43,13 @@ export async function loadFolder(folder: Promise<PickedFolder> | PickedFolder, d
     }
     session.set({ dataset: { phase: 'detecting', fileCount: picked.files.length } });
     const started = performance.now();
-    const dataset = await loadDataset(picked.files, { folders: picked.folders });
+    const read = await loadDataset(picked.files, { folders: picked.folders });
     if (mine !== generation) return;
-    const loaded: LoadedDataset = { folderName: picked.name, fileCount: picked.files.length, dataset, loadMs: performance.now() - started };
     const previous = settled.phase === 'ready' ? settled.loaded : null;
-    const same = previous !== null && sameDataset(toManifest(previous), dataset);
+    const same = previous !== null && sameDataset(toManifest(previous), read);
+    // what embedding found out about these images stays true of the same files (nothing is decoded again)
+    const dataset = same ? withEmbeddingNotes(read, previous.dataset.problems.filter((p) => p.fromEmbedding)) : read;
+    const loaded: LoadedDataset = { folderName: picked.name, fileCount: picked.files.length, dataset, loadMs: performance.now() - started };
     settled = { phase: 'ready', loaded };
     session.set((s) => ({
       dataset: settled,

@@ -10,6 +10,8 @@ export interface EmbedJobView {
   progress: EventOf<'progress'> | null;
   problems: { path: string; message: string }[];
   problemCount: number;
+  /** Images used with something done to them (a box clamped to the image's edge); added to the dataset's report when the run ends. */
+  notes: { path: string; message: string }[];
   metrics: (BaselineMetrics & { fromCacheOnly: boolean }) | null;
   result: EventOf<'embed-done'> | null;
   error: { code: ErrorCode | 'client'; message: string } | null;
@@ -24,6 +26,7 @@ export const IDLE_JOB: EmbedJobView = {
   progress: null,
   problems: [],
   problemCount: 0,
+  notes: [],
   metrics: null,
   result: null,
   error: null,
@@ -95,6 +98,8 @@ export function embedJobReducer(view: EmbedJobView, action: EmbedJobAction): Emb
         problemCount: view.problemCount + 1,
         problems: view.problems.length < PROBLEMS_KEPT ? [...view.problems, { path: e.path, message: e.message }] : view.problems,
       };
+    case 'note':
+      return { ...view, notes: view.notes.length < PROBLEMS_KEPT ? [...view.notes, { path: e.path, message: e.message }] : view.notes };
     case 'metrics':
       return { ...view, metrics: { ...e.metrics, fromCacheOnly: e.fromCacheOnly } };
     case 'embed-done':

@@ -276,7 +276,7 @@ export function HeadPanel(props: {
         <table className="head-metrics" data-testid="head-metrics" data-phase={metrics.phase} data-head={metrics.headKey ?? ''}>
           <thead>
             <tr>
-              <th>On this validation set</th>
+              <th>On the never-seen (test) classes</th>
               {METRICS.map((m) => (
                 <th key={m.key}>{m.label}</th>
               ))}

@@ -19,6 +19,8 @@ export interface ImageRecord {
   /** Which half of the original dataset it came from (the recipe merges them). */
   half: 'train' | 'test' | 'all';
   bbox?: BoundingBox;
+  /** Where the box was read ('Annotation 7 of cars_train_annos.mat'), for notes about it. */
+  boxSource?: string;
 }
 
 /**
@@ -36,6 +38,8 @@ export interface DatasetProblem {
   kind?: ProblemKind;
   /** How many files this line accounts for, when more than one (a counted summary line). */
   files?: number;
+  /** Found while embedding (an image's size is known only once decoded), not when the folder was read. */
+  fromEmbedding?: true;
 }
 
 export function problemKind(p: DatasetProblem): ProblemKind {
@@ -65,4 +69,20 @@ export interface Dataset {
 /** Thrown when no known layout fits a folder; the message lists the layouts looked for. */
 export class DatasetLayoutError extends Error {
   override name = 'DatasetLayoutError';
+}
+
+/**
+ * The dataset with notes found while embedding added to its problems, each once (a note
+ * already there is not repeated); the same dataset object when nothing is new.
+ */
+export function withEmbeddingNotes(dataset: Dataset, notes: readonly { path: string; message: string }[]): Dataset {
+  const known = new Set(dataset.problems.map((p) => `${p.path}\n${p.message}`));
+  const added: DatasetProblem[] = [];
+  for (const n of notes) {
+    const key = `${n.path}\n${n.message}`;
+    if (known.has(key)) continue;
+    known.add(key);
+    added.push({ path: n.path, message: n.message, kind: 'note', fromEmbedding: true });
+  }
+  return added.length ? { ...dataset, problems: [...dataset.problems, ...added] } : dataset;
 }

@@ -1,6 +1,6 @@
 import type { BoundingBox } from '../data/dataset';
 import type { DatasetFile } from '../data/datasetFile';
-import type { DecodedImage, ImageDecoder } from './imageDecoder';
+import { boxPastEdge, type DecodedImage, type ImageDecoder } from './imageDecoder';
 import type { ImageEncoder } from './loadEncoder';
 import { DEFAULT_RESIZE } from './modelCard';
 
@@ -28,6 +28,8 @@ export interface EmbedImagesOptions {
   files: DatasetFile[];
   /** Per file: cut this box out before resizing; undefined = the whole image. */
   crops?: (BoundingBox | undefined)[];
+  /** Per file: where its box was read ('Annotation 7 of cars_train_annos.mat'), for the notes. */
+  cropSources?: (string | undefined)[];
   /** Images per inference batch. Default 32. */
   batchSize?: number;
   /** Checked between batches; the run stops after the last stored batch. */
@@ -40,6 +42,8 @@ export interface EmbedImagesOptions {
   onBatch?: (batch: { indices: number[]; embeddings: Float32Array }) => void | Promise<void>;
   /** An image that could not be decoded; it is skipped and the run goes on. */
   onProblem?: (problem: EmbedProblem) => void;
+  /** Something done to an image that is used (a box past its edge, clamped), with its annotation row. */
+  onNote?: (note: EmbedProblem) => void;
   onProgress?: (progress: EmbedProgress) => void;
 }
 
@@ -47,6 +51,7 @@ export interface EmbedImagesResult {
   /** Images embedded and handed to onBatch. */
   embedded: number;
   failed: EmbedProblem[];
+  notes: EmbedProblem[];
   /** Wall time spent decoding (it overlaps inference). */
   decodeMs: number;
   /** Wall time spent in inference (including reading the result back). */
@@ -68,6 +73,7 @@ interface DecodedBatch {
   indices: number[];
   images: DecodedImage[];
   problems: EmbedProblem[];
+  notes: EmbedProblem[];
   ms: number;
 }
 
@@ -80,7 +86,7 @@ const now = () => (clock ? clock.now() : Date.now());
  * inference of batch i, so the two overlap. Unreadable images are reported and skipped.
  */
 export async function embedImages(options: EmbedImagesOptions): Promise<EmbedImagesResult> {
-  const { encoder, decoder, files, crops, signal, onBatch, onProblem, onProgress } = options;
+  const { encoder, decoder, files, crops, cropSources, signal, onBatch, onProblem, onNote, onProgress } = options;
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a positive integer (got ${batchSize})`);
@@ -93,6 +99,7 @@ export async function embedImages(options: EmbedImagesOptions): Promise<EmbedIma
   const total = files.length;
   const batchCount = Math.ceil(total / batchSize);
   const failed: EmbedProblem[] = [];
+  const notes: EmbedProblem[] = [];
   let embedded = 0;
   let decodeMs = 0;
   let inferMs = 0;
@@ -114,16 +121,26 @@ export async function embedImages(options: EmbedImagesOptions): Promise<EmbedIma
         }
       }),
     );
-    const batch: DecodedBatch = { indices: [], images: [], problems: [], ms: now() - t0 };
+    const batch: DecodedBatch = { indices: [], images: [], problems: [], notes: [], ms: now() - t0 };
     for (const s of slots) {
       if (s.image) {
         batch.indices.push(s.i);
         batch.images.push(s.image);
+        const note = clampNote(s.i, s.image);
+        if (note) batch.notes.push(note);
       } else if (s.problem) {
         batch.problems.push(s.problem);
       }
     }
     return batch;
+  };
+
+  const clampNote = (i: number, image: DecodedImage): EmbedProblem | null => {
+    const box = crops?.[i];
+    const what = box && image.source ? boxPastEdge(box, image.source.width, image.source.height) : null;
+    if (!what) return null;
+    const path = files[i].path;
+    return { path, message: `${cropSources?.[i] ?? path}: ${what}` };
   };
 
   const abortIfAsked = () => {
@@ -143,6 +160,10 @@ export async function embedImages(options: EmbedImagesOptions): Promise<EmbedIma
         failed.push(p);
         onProblem?.(p);
       }
+      for (const n of batch.notes) {
+        notes.push(n);
+        onNote?.(n);
+      }
       if (batch.images.length > 0) {
         const t0 = now();
         const embeddings = await encoder.embed(batch.images);
@@ -160,5 +181,5 @@ export async function embedImages(options: EmbedImagesOptions): Promise<EmbedIma
     pending?.catch(() => undefined);
     throw e;
   }
-  return { embedded, failed, decodeMs, inferMs };
+  return { embedded, failed, notes, decodeMs, inferMs };
 }

@@ -8,6 +8,8 @@ export interface DecodedImage {
   height: number;
   /** RGB bytes, row-major, `width * height * 3` long. */
   data: Uint8Array;
+  /** The file's own size, when a box was cut out of it (so a box past its edge can be reported). */
+  source?: { width: number; height: number };
 }
 
 /** What the decoder must produce. */
@@ -55,4 +57,21 @@ export function clampBox(
   const y1 = clamp(Math.min(box.y1, box.y2), imageHeight - 1);
   const y2 = clamp(Math.max(box.y1, box.y2), imageHeight - 1);
   return { left: x1, top: y1, width: x2 - x1 + 1, height: y2 - y1 + 1 };
+}
+
+/**
+ * What clamping did to a box that reaches past the image's right or bottom edge, or null when
+ * it fits. One pixel of slack: the devkit's boxes are 1-based, so x2 = width is the last pixel.
+ * (Boxes past the top or left edge are reported when the dataset is read.)
+ */
+export function boxPastEdge(box: BoundingBox, imageWidth: number, imageHeight: number): string | null {
+  const x2 = Math.max(box.x1, box.x2);
+  const y2 = Math.max(box.y1, box.y2);
+  if (x2 <= imageWidth && y2 <= imageHeight) return null;
+  const x1 = Math.min(box.x1, box.x2);
+  const y1 = Math.min(box.y1, box.y2);
+  return (
+    `the box (${box.x1}, ${box.y1})–(${box.x2}, ${box.y2}) lies outside the ${imageWidth}×${imageHeight} image; ` +
+    `clamped to (${x1}, ${y1})–(${Math.min(x2, imageWidth)}, ${Math.min(y2, imageHeight)}).`
+  );
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withEmbeddingNotes } from '../../../src/core/data/dataset';
 import { memoryFile } from '../../../src/core/data/datasetFile';
 import { loadDataset } from '../../../src/core/data/loadDataset';
 
@@ -55,5 +56,16 @@ describe('the problem report accounts for every file and folder not used', () =>
       { path: 'a.jpg', kind: 'note', message: 'Row 3 of anno_train.csv lists a.jpg again (first: Row 1 of anno_train.csv); kept once.' },
       { path: 'c.jpg', kind: 'note', message: 'Row 4 of anno_train.csv: the box (-4, 3)–(50, 60) lies outside the image; clamped to (0, 3)–(50, 60).' },
     ]);
+    // the row each kept box came from, for the note made when a box past the right or bottom edge is clamped at decode time
+    expect(ds.images.map((r) => r.boxSource ?? null)).toEqual(['Row 1 of anno_train.csv', null, 'Row 4 of anno_train.csv', 'Row 5 of anno_train.csv']);
+  });
+
+  it('adds what embedding found to the report once, marked as found while embedding', () => {
+    const dataset = { layout: 'csv' as const, classNames: ['A'], images: [], problems: [{ path: 'a.jpg', message: 'left out' }] };
+    const note = { path: 'd.jpg', message: 'Row 5 of anno_train.csv: the box (1, 1)–(90, 9) lies outside the 64×48 image; clamped to (1, 1)–(64, 9).' };
+    const once = withEmbeddingNotes(dataset, [note, note]);
+    expect(once.problems).toEqual([dataset.problems[0], { ...note, kind: 'note', fromEmbedding: true }]);
+    expect(withEmbeddingNotes(once, [note])).toBe(once);
+    expect(dataset.problems).toHaveLength(1);
   });
 });

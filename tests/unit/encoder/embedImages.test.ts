@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeImageDecoder } from '../../../src/cli/nodeImageDecoder';
@@ -168,5 +169,30 @@ describe('embedImages', () => {
     const firstInferEnd = events.indexOf('infer end');
     expect(events.indexOf('decode c')).toBeLessThan(firstInferEnd);
     expect(events.indexOf('decode d')).toBeLessThan(firstInferEnd);
+  });
+
+  it("notes a box past the image's right or bottom edge, with its annotation row, and keeps the image", async () => {
+    const { width, height } = await sharp(`${carsDir}/${names[0]}`).metadata();
+    const notes: { path: string; message: string }[] = [];
+    const result = await embedImages({
+      encoder,
+      decoder,
+      files: [cars[0], cars[1], cars[2]],
+      // inside; past the right and bottom; exactly the devkit's 1-based last pixel (not a note)
+      crops: [{ x1: 1, y1: 1, x2: 20, y2: 20 }, { x1: 3, y1: 4, x2: 5000, y2: 4000 }, undefined],
+      cropSources: ['Annotation 1 of cars_train_annos.mat', 'Annotation 2 of cars_train_annos.mat', undefined],
+      onNote: (n) => notes.push(n),
+    });
+    expect(result.embedded).toBe(3);
+    const { width: w1, height: h1 } = await sharp(`${carsDir}/${names[1]}`).metadata();
+    const expected = {
+      path: `cars_train/${names[1]}`,
+      message: `Annotation 2 of cars_train_annos.mat: the box (3, 4)–(5000, 4000) lies outside the ${w1}×${h1} image; clamped to (3, 4)–(${w1}, ${h1}).`,
+    };
+    expect(notes).toEqual([expected]);
+    expect(result.notes).toEqual([expected]);
+    const edge: { path: string; message: string }[] = [];
+    await embedImages({ encoder, decoder, files: [cars[0]], crops: [{ x1: 1, y1: 1, x2: width!, y2: height! }], onNote: (n) => edge.push(n) });
+    expect(edge).toEqual([]);
   });
 });

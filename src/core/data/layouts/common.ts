@@ -157,6 +157,7 @@ export function finishDataset(raw: RawDataset): Dataset {
   const images: ImageRecord[] = usable.map((e) => {
     const rec: ImageRecord = { file: e.file, classId: newId[e.sourceClassId], half: e.half };
     if (e.bbox) rec.bbox = e.bbox;
+    if (e.bbox && e.where) rec.boxSource = e.where;
     return rec;
   });
 
@@ -178,7 +179,7 @@ export function finishDataset(raw: RawDataset): Dataset {
 /**
  * A box of zero area is dropped (the whole image is used); one reaching past the image's
  * top or left edge is clamped to it. Edges past the right or bottom are clamped when the
- * image is decoded (its size is not known before).
+ * image is decoded (its size is not known before) and reported then, with the same row.
  */
 function checkBox(e: RawEntry, problems: DatasetProblem[]): RawEntry {
   const b = e.bbox;
