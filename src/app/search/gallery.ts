@@ -1,5 +1,5 @@
 import type { ClassSplit } from '../../core/data/classSplit';
-import type { Dataset } from '../../core/data/dataset';
+import type { Dataset, ImageRecord } from '../../core/data/dataset';
 import { imageIdentity } from '../../core/data/loadDataset';
 import type { EmbeddingItem } from '../../core/export/embeddingExport';
 import { BrowserDatasetFile } from '../../workers/browserFile';
@@ -16,34 +16,42 @@ export interface GalleryImage {
   className: string;
 }
 
+/** The images of the split's classes in dataset order, each with its identity, class name and side. */
+function imagesOfScope(dataset: Dataset, split: ClassSplit, scope: ExportScope) {
+  const train = new Set(split.trainClasses);
+  const validation = new Set(split.validationClasses);
+  const rows: { image: ImageRecord; identity: string; className: string; item: EmbeddingItem }[] = [];
+  for (const image of dataset.images) {
+    const which = train.has(image.classId) ? 'train' : validation.has(image.classId) ? 'validation' : null;
+    if (!which || (scope !== 'all' && scope !== which)) continue;
+    const className = dataset.classNames[image.classId] ?? String(image.classId);
+    const item: EmbeddingItem = { file: image.file.path, class: className, classId: image.classId, split: which };
+    rows.push({ image, identity: imageIdentity(image.file), className, item });
+  }
+  return rows;
+}
+
 /**
  * The validation images of the split (in dataset order, as training reads them), as the
  * worker's gallery spec plus what the page needs to show each row.
  */
 export function validationGallery(dataset: Dataset, split: ClassSplit, encoder: EncoderSummary): { spec: GallerySpec; images: GalleryImage[] } {
-  const validation = new Set(split.validationClasses);
-  const train = new Set(split.trainClasses);
-  const identities: string[] = [];
-  const labels: number[] = [];
-  const items: EmbeddingItem[] = [];
-  const images: GalleryImage[] = [];
-  for (const image of dataset.images) {
-    if (train.has(image.classId) || !validation.has(image.classId)) continue;
-    const className = dataset.classNames[image.classId] ?? String(image.classId);
-    const identity = imageIdentity(image.file);
-    identities.push(identity);
-    labels.push(image.classId);
-    items.push({ file: image.file.path, class: className, classId: image.classId, split: 'validation' });
-    images.push({
-      path: image.file.path,
-      identity,
-      file: image.file instanceof BrowserDatasetFile ? image.file.file : null,
-      classId: image.classId,
-      className,
-    });
-  }
+  const rows = imagesOfScope(dataset, split, 'validation');
+  const images = rows.map(({ image, identity, className }) => ({
+    path: image.file.path,
+    identity,
+    file: image.file instanceof BrowserDatasetFile ? image.file.file : null,
+    classId: image.classId,
+    className,
+  }));
   return {
-    spec: { preprocessingKey: encoder.preprocessingKey, featureSize: encoder.featureSize, identities, labels: Int32Array.from(labels), items },
+    spec: {
+      preprocessingKey: encoder.preprocessingKey,
+      featureSize: encoder.featureSize,
+      identities: rows.map((r) => r.identity),
+      labels: Int32Array.from(rows, (r) => r.image.classId),
+      items: rows.map((r) => r.item),
+    },
     images,
   };
 }
@@ -53,17 +61,8 @@ export function validationGallery(dataset: Dataset, split: ClassSplit, encoder: 
  * ('all'), or those of its training or validation classes; each payload names its split.
  */
 export function exportImages(dataset: Dataset, split: ClassSplit, scope: ExportScope): ExportImages {
-  const train = new Set(split.trainClasses);
-  const validation = new Set(split.validationClasses);
-  const identities: string[] = [];
-  const items: EmbeddingItem[] = [];
-  for (const image of dataset.images) {
-    const which = train.has(image.classId) ? 'train' : validation.has(image.classId) ? 'validation' : null;
-    if (!which || (scope !== 'all' && scope !== which)) continue;
-    identities.push(imageIdentity(image.file));
-    items.push({ file: image.file.path, class: dataset.classNames[image.classId] ?? String(image.classId), classId: image.classId, split: which });
-  }
-  return { identities, items };
+  const rows = imagesOfScope(dataset, split, scope);
+  return { identities: rows.map((r) => r.identity), items: rows.map((r) => r.item) };
 }
 
 /** A stable colour per class (golden-angle hues). */
