@@ -5,7 +5,7 @@
  * loaded back is measured the way its run was). Reading accepts that zip, or the loose files.
  */
 import { unzipSync, zipSync } from 'fflate';
-import { exportHead, HEAD_FILE_NOTES, HEAD_FILES, importHead, type ImportedHead } from '../../core/export/headExport';
+import type { ImportedHead } from '../../core/export/headExport';
 import { modelReadme, type RunReadmeInfo } from '../../core/export/modelReadme';
 import type { NamedWeights } from '../../core/train/heads';
 import type { TrainingConfig } from '../../core/train/trainer';
@@ -15,6 +15,9 @@ import type { EvaluationOptions } from '../../workers/searchProtocol';
 import type { RetrievalSummary } from '../../workers/trainProtocol';
 
 /** run.json: what the zip says about the run that made the head. */
+/** The head's formats need tfjs: loaded when a head is first downloaded or read, so the page starts without it. */
+const headExport = () => import('../../core/export/headExport');
+
 export interface HeadRunInfo {
   name: string;
   runId: string;
@@ -78,6 +81,7 @@ export async function headZip(
 ): Promise<{ name: string; bytes: Uint8Array }> {
   const dim = weights.gates_0?.data.length;
   if (!dim) throw new Error('These weights are not a skip-connection head (no gates_0)');
+  const { exportHead, HEAD_FILE_NOTES, HEAD_FILES } = await headExport();
   const ex = await exportHead(weights, { kind: 'skip-connection', dim, dropout: run.config.head.dropout, encoderCard, studioVersion: STUDIO_VERSION });
   const stem = `${runFileStem(run)}-head`;
   const info: HeadRunInfo = {
@@ -135,6 +139,7 @@ export async function readHeadFiles(files: File[]): Promise<LoadedHead> {
       if (/\.safetensors$|model\.json$/i.test(f.name)) name = f.name;
     }
   }
+  const { importHead } = await headExport();
   const head = importHead(contents);
   const infoKey = Object.keys(contents).find((k) => k.split('/').pop() === RUN_INFO_FILE);
   let run: HeadRunInfo | null = null;

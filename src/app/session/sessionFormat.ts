@@ -11,7 +11,7 @@ import type { LoadedDataset } from '../dataset/datasetState';
 import type { EmbedSettings, SplitSettingsValue } from './settingsTypes';
 import type { SettingsForm } from '../training/trainingSettings';
 
-export const SESSION_SCHEMA_VERSION = 2;
+export const SESSION_SCHEMA_VERSION = 3;
 
 /** The dataset without its files: enough to train, search and map from the caches. */
 export interface DatasetManifest {
@@ -30,6 +30,62 @@ export interface DatasetManifest {
   halves: ImageRecord['half'][];
   /** [x1, y1, x2, y2] or null. */
   boxes: ([number, number, number, number] | null)[];
+}
+
+/**
+ * The manifest as IndexedDB keeps it (schema 3): the per-image columns as one string and a
+ * few typed arrays. IndexedDB reads these back about ten times faster than 16,185-element
+ * arrays (measured in Chromium here: 10-36 ms against 115-450 ms), which is most of a reload.
+ */
+export interface PackedManifest extends Omit<DatasetManifest, 'paths' | 'sizes' | 'dates' | 'classIds' | 'halves' | 'boxes'> {
+  /** Every path, joined by NUL (which no file name holds). */
+  paths: string;
+  sizes: Float64Array;
+  dates: Float64Array;
+  classIds: Int32Array;
+  /** Index into HALVES. */
+  halves: Uint8Array;
+  /** Four numbers per image, NaN for an image without a box. */
+  boxes: Float64Array;
+}
+
+const HALVES: readonly ImageRecord['half'][] = ['train', 'test', 'all'];
+const PATH_SEPARATOR = '\u0000';
+
+export function packManifest(m: DatasetManifest): PackedManifest {
+  const { paths, sizes, dates, classIds, halves, boxes, ...rest } = m;
+  const packedBoxes = new Float64Array(boxes.length * 4).fill(NaN);
+  boxes.forEach((b, i) => b && packedBoxes.set(b, i * 4));
+  return {
+    ...rest,
+    paths: paths.join(PATH_SEPARATOR),
+    sizes: Float64Array.from(sizes),
+    dates: Float64Array.from(dates),
+    classIds: Int32Array.from(classIds),
+    halves: Uint8Array.from(halves, (h) => HALVES.indexOf(h)),
+    boxes: packedBoxes,
+  };
+}
+
+export function unpackManifest(p: PackedManifest): DatasetManifest {
+  const { paths, sizes, dates, classIds, halves, boxes, ...rest } = p;
+  const n = sizes.length;
+  const box = (i: number): [number, number, number, number] | null =>
+    Number.isNaN(boxes[i * 4]) ? null : [boxes[i * 4], boxes[i * 4 + 1], boxes[i * 4 + 2], boxes[i * 4 + 3]];
+  return {
+    ...rest,
+    paths: n === 0 ? [] : paths.split(PATH_SEPARATOR),
+    sizes: Array.from(sizes),
+    dates: Array.from(dates),
+    classIds: Array.from(classIds),
+    halves: Array.from(halves, (h) => HALVES[h]),
+    boxes: Array.from({ length: n }, (_, i) => box(i)),
+  };
+}
+
+/** The session as written to IndexedDB: the same record with its manifest packed. */
+export function toStoredRecord(s: StoredSession): Omit<StoredSession, 'dataset'> & { dataset: PackedManifest | null } {
+  return { ...s, dataset: s.dataset ? packManifest(s.dataset) : null };
 }
 
 /** A dropped model folder, its files kept (IndexedDB stores File objects). */
@@ -123,9 +179,8 @@ export function sameDataset(m: DatasetManifest, d: Dataset): boolean {
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isArrayOf = (x: unknown, n: number, test: (v: unknown) => boolean) => Array.isArray(x) && x.length === n && x.every(test);
 
-function manifestProblem(m: unknown): string | null {
-  if (m === null) return null;
-  if (!isObject(m)) return 'the dataset is not an object';
+/** What is wrong with a manifest of schema 2 (plain arrays), or null. */
+function arrayManifestProblem(m: Record<string, unknown>): string | null {
   if (!Array.isArray(m.paths)) return 'the dataset has no file list';
   const n = m.paths.length;
   if (!m.paths.every((p) => typeof p === 'string')) return 'a file path is not text';
@@ -138,9 +193,33 @@ function manifestProblem(m: unknown): string | null {
   }
   if (!isArrayOf(m.halves, n, (v) => v === 'train' || v === 'test' || v === 'all')) return 'the halves do not match the file list';
   if (!isArrayOf(m.boxes, n, (v) => v === null || isArrayOf(v, 4, (c) => typeof c === 'number'))) return 'the boxes do not match the file list';
+  return sharedManifestProblem(m);
+}
+
+/** What is wrong with a packed manifest (schema 3), or null. */
+function packedManifestProblem(m: Record<string, unknown>): string | null {
+  if (typeof m.paths !== 'string' || !(m.sizes instanceof Float64Array)) return 'the dataset has no file list';
+  const n = m.sizes.length;
+  if ((n === 0 ? 0 : m.paths.split(PATH_SEPARATOR).length) !== n) return 'the file sizes do not match the file list';
+  if (!(m.dates instanceof Float64Array) || m.dates.length !== n) return 'the file dates do not match the file list';
+  if (!Array.isArray(m.classNames)) return 'the dataset has no class list';
+  const classes = m.classNames.length;
+  if (!(m.classIds instanceof Int32Array) || m.classIds.length !== n || m.classIds.some((c) => c < 0 || c >= classes)) {
+    return 'the labels do not match the file list and the class list';
+  }
+  if (!(m.halves instanceof Uint8Array) || m.halves.length !== n || m.halves.some((h) => h >= HALVES.length)) return 'the halves do not match the file list';
+  if (!(m.boxes instanceof Float64Array) || m.boxes.length !== 4 * n) return 'the boxes do not match the file list';
+  return sharedManifestProblem(m);
+}
+
+function sharedManifestProblem(m: Record<string, unknown>): string | null {
   if (!Array.isArray(m.problems)) return 'the problem report is missing';
   if (!['devkit', 'class-folders', 'csv'].includes(m.layout as string)) return `unknown layout ${JSON.stringify(m.layout)}`;
   return null;
+}
+
+function damaged(problem: string | null): void {
+  if (problem) throw new SessionFormatError(`the saved session is damaged: ${problem}`);
 }
 
 function encoderProblem(e: unknown): string | null {
@@ -172,11 +251,20 @@ function settingsProblem(s: unknown): string | null {
 /**
  * Upgrades of older records, one step each: `UPGRADES[v]` turns version v into v + 1.
  * Version 1 kept the settings at the top level (split, embed, backend, train, trainBackend).
+ * Version 2 kept the manifest unpacked.
  */
 const UPGRADES: Record<number, (old: Record<string, unknown>) => Record<string, unknown>> = {
   1: (old) => {
     const { split, embed, backend, train, trainBackend, ...rest } = old;
     return { ...rest, version: 2, settings: { split, embed, backend, train, trainBackend } };
+  },
+  // version 2 kept the manifest's columns as plain arrays
+  2: (old) => {
+    const dataset = old.dataset ?? null;
+    if (dataset === null) return { ...old, version: 3 };
+    if (!isObject(dataset)) throw new SessionFormatError('the saved session is damaged: the dataset is not an object');
+    damaged(arrayManifestProblem(dataset));
+    return { ...old, version: 3, dataset: packManifest(dataset as unknown as DatasetManifest) };
   },
 };
 
@@ -199,8 +287,9 @@ export function readSession(raw: unknown): StoredSession {
     record = UPGRADES[version](record);
     version = record.version as number;
   }
-  const problem = manifestProblem(record.dataset ?? null) ?? encoderProblem(record.encoder) ?? settingsProblem(record.settings);
-  if (problem) throw new SessionFormatError(`the saved session is damaged: ${problem}`);
+  const packed = record.dataset ?? null;
+  if (packed !== null && !isObject(packed)) damaged('the dataset is not an object');
+  damaged((isObject(packed) ? packedManifestProblem(packed) : null) ?? encoderProblem(record.encoder) ?? settingsProblem(record.settings));
   if (record.chosenRunId !== null && record.chosenRunId !== undefined && typeof record.chosenRunId !== 'string') {
     throw new SessionFormatError('the saved session is damaged: the chosen run is not an id');
   }
@@ -211,7 +300,7 @@ export function readSession(raw: unknown): StoredSession {
   return {
     version: SESSION_SCHEMA_VERSION,
     savedAt: typeof record.savedAt === 'number' ? record.savedAt : 0,
-    dataset: (record.dataset ?? null) as DatasetManifest | null,
+    dataset: packed ? unpackManifest(packed as unknown as PackedManifest) : null,
     encoder: record.encoder as StoredEncoderChoice,
     settings: record.settings as SessionSettings,
     embedded: embedded as EmbeddedState | null,

@@ -8,6 +8,7 @@ import {
   SessionFormatError,
   sameDataset,
   toManifest,
+  toStoredRecord,
   type StoredSession,
 } from '../../../src/app/session/sessionFormat';
 import { defaultSettingsForm } from '../../../src/app/training/trainingSettings';
@@ -48,8 +49,12 @@ describe('the saved session', () => {
   it('saves and restores the dataset manifest: paths, sizes, dates, labels, boxes, problems', async () => {
     const before = await loaded();
     const manifest = toManifest(before);
-    // what IndexedDB does to a record: a structured clone
-    const restored = readSession(structuredClone(session({ dataset: manifest })));
+    // what IndexedDB does to a record: a structured clone (of the packed record the store writes)
+    const stored = structuredClone(toStoredRecord(session({ dataset: manifest })));
+    expect(typeof stored.dataset?.paths).toBe('string');
+    expect(stored.dataset?.boxes).toBeInstanceOf(Float64Array);
+    const restored = readSession(stored);
+    expect(restored.dataset).toEqual(manifest);
     const after = fromManifest(restored.dataset!);
     expect(after.dataset.classNames).toEqual(before.dataset.classNames);
     expect(after.dataset.problems).toEqual(before.dataset.problems);
@@ -79,14 +84,26 @@ describe('the saved session', () => {
     expect(upgraded.settings).toEqual(s.settings);
   });
 
-  it('refuses a corrupt record with a message that says what is wrong', async () => {
+  it('upgrades a version-2 record (the manifest as plain arrays) to the packed one, refusing a damaged one', async () => {
     const manifest = toManifest(await loaded());
+    const v2 = { ...session({ dataset: manifest }), version: 2 };
+    const upgraded = readSession(structuredClone(v2));
+    expect(upgraded.version).toBe(SESSION_SCHEMA_VERSION);
+    expect(upgraded.dataset).toEqual(manifest);
+    expect(() => readSession({ ...v2, dataset: { ...manifest, sizes: [1] } })).toThrow(/damaged: the file sizes do not match the file list/);
+    expect(() => readSession({ ...v2, dataset: { paths: 'not a list' } })).toThrow(/damaged: the dataset has no file list/);
+  });
+
+  it('refuses a corrupt record with a message that says what is wrong', async () => {
+    const manifest = toStoredRecord(session({ dataset: toManifest(await loaded()) })).dataset!;
     const cases: [unknown, RegExp][] = [
       ['garbage', /not a record/],
       [{ ...session(), version: 'two' }, /no valid schema version/],
       [{ ...session(), version: 99 }, /from a newer version of the studio \(schema 99/],
-      [{ ...session(), dataset: { ...manifest, sizes: [1] } }, /damaged: the file sizes do not match the file list/],
+      [{ ...session(), dataset: { ...manifest, sizes: new Float64Array(1) } }, /damaged: the file sizes do not match the file list/],
+      [{ ...session(), dataset: { ...manifest, sizes: [1, 2, 3, 4] } }, /damaged: the dataset has no file list/],
       [{ ...session(), dataset: { ...manifest, classIds: manifest.classIds.map(() => 9) } }, /damaged: the labels do not match/],
+      [{ ...session(), dataset: { ...manifest, boxes: new Float64Array(3) } }, /damaged: the boxes do not match the file list/],
       [{ ...session(), encoder: { kind: 'files', folder: { name: 'm', files: [{ path: 'model.json', file: 'x' }] } } }, /damaged: the dropped model folder is incomplete/],
       [{ ...session(), settings: { ...session().settings, split: null } }, /damaged: the class split settings are incomplete/],
       [{ ...session(), embedded: { nope: 1 } }, /damaged: the embedding summary is incomplete/],
