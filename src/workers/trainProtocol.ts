@@ -11,7 +11,7 @@
  */
 import type { NamedWeights } from '../core/train/heads';
 import type { EpochReport, SelectionMode, StopReason, TrainingConfig, TrainingConfigInput } from '../core/train/trainer';
-import { initialWeightsProblem, resolveTrainingConfig, validateTrainingConfig } from '../core/train/trainer';
+import { initialWeightsProblem, resolveTrainingConfig, validateTrainingConfig } from '../core/train/trainingConfig';
 import type { BackendName } from './embedProtocol';
 import { isBackendName } from './embedProtocol';
 

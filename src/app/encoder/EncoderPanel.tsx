@@ -1,5 +1,4 @@
 import { useEffect, useRef, useState } from 'react';
-import { findModelJson, readModelJson } from '../../core/encoder/filesIOHandler';
 import { inferModelCard } from '../../core/encoder/inferModelCard';
 import type { ModelCard } from '../../core/encoder/modelCard';
 import type { AdapterInfo, BackendName, BackendStatus, BackendTiming, EncoderSummary } from '../../workers/embedProtocol';
@@ -25,13 +24,14 @@ function useFolderCard(choice: EncoderChoice): { card?: ModelCard; bytes?: numbe
     if (choice.kind !== 'files') return;
     let live = true;
     const files = choice.folder.files;
-    const json = findModelJson(files);
     const bytes = files.reduce((s, f) => s + f.size, 0);
-    if (!json) {
-      setState({ error: `No model.json among the ${files.length} files.` });
-      return;
-    }
-    readModelJson(json)
+    // the model files' reader comes with tfjs: loaded when a model folder is dropped, not with the page
+    import('../../core/encoder/filesIOHandler')
+      .then(({ findModelJson, readModelJson }) => {
+        const json = findModelJson(files);
+        if (!json) throw new Error(`No model.json among the ${files.length} files.`);
+        return readModelJson(json);
+      })
       .then((m) => inferModelCard(m))
       .then((card) => live && setState({ card, bytes }))
       .catch((e: unknown) => live && setState({ error: e instanceof Error ? e.message : String(e) }));

@@ -4,7 +4,7 @@
  * BROWSER_MAX_EPOCHS); validation is the engine's own `validateTrainingConfig`, so every
  * message names the valid range.
  */
-import { DEFAULT_TRAINING_CONFIG, validateTrainingConfig, type TrainingConfigInput } from '../../core/train/trainer';
+import { DEFAULT_TRAINING_CONFIG, validateTrainingConfig, type TrainingConfigInput } from '../../core/train/trainingConfig';
 
 /**
  * The recipe allows 1000 epochs for a long GPU run; with patience 50, early stopping

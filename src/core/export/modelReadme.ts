@@ -4,7 +4,7 @@
  * built from the model card and the run, so it says exactly what this download holds.
  */
 import type { ModelCard, PixelNormalisation } from '../encoder/modelCard';
-import { HEAD_LAYER } from './similarityModel';
+import { HEAD_LAYER } from './headLayer';
 
 export interface ReadmeMetrics {
   rPrecision: number;

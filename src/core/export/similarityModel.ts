@@ -12,7 +12,8 @@ import type { ImageEncoder } from '../encoder/loadEncoder';
 import type { NamedWeights } from '../train/heads';
 
 /** Layer and input names written into the models (the README refers to them). */
-export const HEAD_LAYER = 'similarity_head';
+export { HEAD_LAYER } from './headLayer';
+import { HEAD_LAYER } from './headLayer';
 export const HEAD_INPUT = 'embedding';
 
 /** One affine map `y = x·kernel + bias`; kernel is [in, out] row-major (Keras' Dense layout). */
