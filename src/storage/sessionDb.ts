@@ -38,7 +38,9 @@ function db(): Promise<IDBPDatabase<SessionSchema>> {
 
 /** The saved session record as stored (unchecked), or undefined when there is none. */
 export async function readSessionRecord(): Promise<unknown> {
-  return (await db()).get('session', CURRENT);
+  const opened = await db();
+  performance.mark('studio:session-db-open');
+  return opened.get('session', CURRENT);
 }
 
 export async function writeSessionRecord(record: unknown): Promise<void> {
