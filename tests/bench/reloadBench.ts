@@ -10,7 +10,8 @@
  * several minutes), then the page is reloaded `--reloads` times. Measured in the page from
  * each navigation's start:
  *
- * - sessionRestoredMs: the saved session read back from IndexedDB;
+ * - marks: the app's code starting the restore, IndexedDB opened, the record read;
+ * - sessionRestoredMs: the saved session read back from IndexedDB and applied;
  * - usableMs: the Train button enabled (the page at the same step, able to train again);
  * - searchReadyMs: the never-seen classes' cached vectors loaded into the search worker.
  *
@@ -83,7 +84,7 @@ try {
       if (embedding.embedded + embedding.cached !== 16_185) throw new Error(`Embedded ${JSON.stringify(embedding)}, not all 16,185 images.`);
     }
 
-    const runs: { sessionRestoredMs: number; usableMs: number; searchReadyMs: number | null }[] = [];
+    const runs: { marks: Record<string, number>; sessionRestoredMs: number; usableMs: number; searchReadyMs: number | null }[] = [];
     for (let r = 0; r < reloads; r++) {
       await page.reload();
       const usable = await page.waitForFunction(
@@ -96,6 +97,10 @@ try {
       );
       const usableMs = (await usable.jsonValue()) as number;
       const restoredMs = Number(await page.evaluate(() => document.documentElement.dataset.restoredMs));
+      // where the time before the restore went: the app's code running, IndexedDB opening, the record read
+      const marks = (await page.evaluate(
+        "Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('studio:')).map((m) => [m.name.slice(7), Math.round(m.startTime)]))",
+      )) as Record<string, number>;
       const searchReady = await page
         .waitForFunction(
           () => {
@@ -109,7 +114,7 @@ try {
         .catch(() => null);
       const checked = await textOf(page, 'dataset-images');
       if (checked !== '16,185') throw new Error(`After reload ${r + 1} the page shows ${checked} images.`);
-      runs.push({ sessionRestoredMs: Math.round(restoredMs), usableMs: Math.round(usableMs), searchReadyMs: searchReady === null ? null : Math.round(searchReady) });
+      runs.push({ marks, sessionRestoredMs: Math.round(restoredMs), usableMs: Math.round(usableMs), searchReadyMs: searchReady === null ? null : Math.round(searchReady) });
     }
     const result = {
       bench: 'reload to a usable page, full-size session',
