@@ -251,8 +251,9 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
           `reconnect the folder or drop it again, then embed (the ${lookup.found.length} already embedded are kept).`,
       );
     }
-    // at most two batches decoding at once: the one ahead of inference, and stragglers of the last
-    const dec = (decoder = await openDecoder(options.decodeWorkers, THUMBNAIL_SIDE, 2 * options.batchSize));
+    // a pool decodes two batches ahead of inference (so its workers stay busy across batch ends), never more
+    const decodeAhead = 2;
+    const dec = (decoder = await openDecoder(options.decodeWorkers, THUMBNAIL_SIDE, decodeAhead * options.batchSize));
     let embedded = 0;
     let failed = 0;
     let cancelled = false;
@@ -313,6 +314,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
           files: missing.map((i) => files[i]),
           crops: options.cropToBox ? missing.map((i) => images[i].bbox) : undefined,
           batchSize: options.batchSize,
+          decodeAhead: dec.workers > 0 ? decodeAhead : 1,
           signal,
           onBatch: async ({ indices, embeddings }) => {
             await writing;

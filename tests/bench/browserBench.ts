@@ -14,7 +14,7 @@
  * - bytes stored per embedding, and the time to read 10,000 cached embeddings (10,000
  *   synthetic ones are written, then removed).
  *
- *   npm run bench:browser -- [--rounds 2] [--batch 32] [--v2] [--out bench-browser.json]
+ *   npm run bench:browser -- [--rounds 2] [--batch 32] [--v2] [--decode-workers 0,auto] [--out bench-browser.json]
  *
  * --v2 adds MobileNetV2 1.0 (224) on a subset (4 classes × 30 images of stanford-cars-40-folders).
  * Figures vary with the machine's load: the rounds alternate pipeline and bare runs.
@@ -36,6 +36,8 @@ const rounds = Number(arg('rounds', '2'));
 const batchSize = Number(arg('batch', '32'));
 const withV2 = process.argv.includes('--v2');
 const out = arg('out', 'bench-browser.json');
+/** Decode pool sizes to run the pipeline with: 'auto' = the studio's default (cores - 1, at least 1), 0 = no pool. */
+const decodeSettings = arg('decode-workers', '0,auto').split(',');
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -106,7 +108,10 @@ async function clearEmbeddings(page: Page): Promise<void> {
     () =>
       new Promise<void>((resolve, reject) => {
         const open = indexedDB.open('similarity-studio');
-        open.onerror = () => reject(open.error);
+        // no database yet: do not create an empty one at the app's version (the app would then skip its upgrade)
+        let absent = false;
+        open.onupgradeneeded = () => ((absent = true), open.transaction?.abort());
+        open.onerror = () => (absent ? resolve() : reject(open.error));
         open.onsuccess = () => {
           const db = open.result;
           if (!db.objectStoreNames.contains('embeddings')) return (db.close(), resolve());
@@ -120,6 +125,8 @@ async function clearEmbeddings(page: Page): Promise<void> {
   );
 }
 
+type PipelineRun = EmbedDone & { coresBusy: number; cpuSeconds: number };
+
 /** One full pipeline run on an empty cache; the worker's embed-done figures. `decodeWorkers` undefined: the pool's default. */
 async function pipelineRun(
   browser: Browser,
@@ -128,7 +135,7 @@ async function pipelineRun(
   folder: string,
   expected: number,
   decodeWorkers: number | undefined,
-): Promise<EmbedDone & { coresBusy: number }> {
+): Promise<PipelineRun> {
   const { page } = browser;
   await page.goto(url);
   await clearEmbeddings(page);
@@ -144,14 +151,15 @@ async function pipelineRun(
   const t0 = Date.now();
   const r = await embedAndWait(page, 900_000);
   // the whole click-to-result span (model load, cache lookup included), so a lower bound of the loop's own use
-  const coresBusy = (browserCpuSeconds(browser.profile) - cpu0) / ((Date.now() - t0) / 1000);
+  const cpuSeconds = browserCpuSeconds(browser.profile) - cpu0;
+  const coresBusy = cpuSeconds / ((Date.now() - t0) / 1000);
   if (r.embedded !== expected) throw new Error(`pipeline embedded ${r.embedded}, expected ${expected}`);
   const events = (await page.evaluate(() => (window as unknown as { __benchEvents?: unknown[] }).__benchEvents ?? [])) as (EmbedDone & {
     type: string;
   })[];
   const done = events.filter((e) => e.type === 'embed-done').pop();
   if (!done) throw new Error('no embed-done event recorded');
-  return { ...done, coresBusy };
+  return { ...done, coresBusy, cpuSeconds };
 }
 
 /** The bare encoder on the same image files (every JPEG under the folder, sorted by path). */
@@ -213,28 +221,31 @@ function subset(classes: number, perClass: number): string {
 }
 
 async function compare(browser: Browser, url: string, modelUrl: string, folder: string, images: number) {
-  const pool: (EmbedDone & { coresBusy: number })[] = [];
-  const noPool: (EmbedDone & { coresBusy: number })[] = [];
+  const runs = new Map<string, PipelineRun[]>(decodeSettings.map((d) => [d, []]));
   const bare: BareResult[] = [];
   const { page } = browser;
   for (let r = 0; r < rounds; r++) {
-    noPool.push(await pipelineRun(browser, url, modelUrl, folder, images, 0));
-    pool.push(await pipelineRun(browser, url, modelUrl, folder, images, undefined));
+    for (const d of decodeSettings) runs.get(d)!.push(await pipelineRun(browser, url, modelUrl, folder, images, d === 'auto' ? undefined : Number(d)));
     bare.push(await bareRun(page, modelUrl, folder));
     console.error(
-      `[bench] ${modelUrl} round ${r + 1}: pipeline with the pool (${pool[r].decodeWorkers} workers) ${pool[r].imagesPerSecond.toFixed(1)} images/s, ` +
-        `without ${noPool[r].imagesPerSecond.toFixed(1)} images/s, bare ${bare[r].imagesPerSecond.toFixed(1)} images/s`,
+      `[bench] ${modelUrl} round ${r + 1}: ` +
+        decodeSettings.map((d) => `decode workers ${d} (${runs.get(d)![r].decodeWorkers}): ${runs.get(d)![r].imagesPerSecond.toFixed(1)} images/s`).join(', ') +
+        `; bare ${bare[r].imagesPerSecond.toFixed(1)} images/s`,
     );
   }
   const b = median(bare.map((x) => x.imagesPerSecond));
-  const summary = (runs: (EmbedDone & { coresBusy: number })[]) => {
+  const summary = (setting: string, runs: PipelineRun[]) => {
     const p = median(runs.map((x) => x.imagesPerSecond));
     return {
+      decodeWorkersAsked: setting,
       decodeWorkers: runs[0].decodeWorkers,
       pipelineImagesPerSecond: round(p, 1),
       ratio: round(p / b),
       decodeMsPerImage: round(median(runs.map((x) => x.decodeMsPerImage)), 1),
       browserCoresBusy: round(median(runs.map((x) => x.coresBusy)), 2),
+      // Chromium's CPU time per image (decode + inference + storage, model load included): at
+      // this many ms per image the pipeline needs cpuMsPerImage / 1000 × rate cores
+      browserCpuMsPerImage: round(median(runs.map((x) => (x.cpuSeconds * 1000) / x.embedded)), 1),
       rounds: runs.map((x, i) => ({
         pipelineImagesPerSecond: round(x.imagesPerSecond, 1),
         bareImagesPerSecond: round(bare[i].imagesPerSecond, 1),
@@ -251,8 +262,7 @@ async function compare(browser: Browser, url: string, modelUrl: string, folder: 
     inferMsPerImage: round(1000 / b, 2),
     bareDecodeMsPerImage: round(median(bare.map((x) => x.decodeMsPerImage)), 1),
     goal: 0.9,
-    withPool: summary(pool),
-    withoutPool: summary(noPool),
+    pipelines: decodeSettings.map((d) => summary(d, runs.get(d)!)),
   };
 }
 

@@ -36,7 +36,10 @@ export async function clearStores(): Promise<void> {
   cache.close();
   await new Promise<void>((resolve, reject) => {
     const open = indexedDB.open(SESSION_DB_NAME);
-    open.onerror = () => reject(open.error);
+    // no database yet: leave it to the app to create (an empty one at its version would skip its upgrade)
+    let absent = false;
+    open.onupgradeneeded = () => ((absent = true), open.transaction?.abort());
+    open.onerror = () => (absent ? resolve() : reject(open.error));
     open.onsuccess = () => {
       const db = open.result;
       if (!db.objectStoreNames.contains('thumbnails')) return (db.close(), resolve());
@@ -51,7 +54,9 @@ export async function clearStores(): Promise<void> {
 function readAll(dbName: string, store: string): Promise<{ keys: string[]; values: unknown[] }> {
   return new Promise((resolve, reject) => {
     const open = indexedDB.open(dbName);
-    open.onerror = () => reject(open.error);
+    let absent = false;
+    open.onupgradeneeded = () => ((absent = true), open.transaction?.abort());
+    open.onerror = () => (absent ? resolve({ keys: [], values: [] }) : reject(open.error));
     open.onsuccess = () => {
       const db = open.result;
       if (!db.objectStoreNames.contains(store)) return (db.close(), resolve({ keys: [], values: [] }));
