@@ -20,7 +20,28 @@ const decoderFor = (thumbnailSide: number) => {
 const busyMs = () => [...decoders.values()].reduce((s, d) => s + d.decodeMs, 0);
 const reply = (message: DecodeReply, transfer: Transferable[] = []) => self.postMessage(message, transfer);
 
-self.addEventListener('message', (e: MessageEvent<DecodeRequest>) => void decode(e.data));
+/**
+ * Decodes running at once in this worker: enough to overlap reading one file with drawing
+ * another, few enough that full-size bitmaps (several MB each) stay few; the rest wait here.
+ */
+const AT_ONCE = 4;
+const waiting: DecodeRequest[] = [];
+let running = 0;
+
+function next(): void {
+  while (running < AT_ONCE && waiting.length > 0) {
+    running += 1;
+    void decode(waiting.shift()!).finally(() => {
+      running -= 1;
+      next();
+    });
+  }
+}
+
+self.addEventListener('message', (e: MessageEvent<DecodeRequest>) => {
+  waiting.push(e.data);
+  next();
+});
 
 async function decode(request: DecodeRequest): Promise<void> {
   const { id, path, blob, spec, thumbnailSide } = request;

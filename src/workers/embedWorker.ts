@@ -18,7 +18,7 @@ import { isQuotaError } from '../storage/studioDb';
 import { activateBackend, probeBackends } from './backends';
 import { fastestBackend, timeBackend } from './benchmarkBackends';
 import { BrowserDatasetFile } from './browserFile';
-import { openDecoder, type EmbedDecoder } from './decodePool';
+import { inThreadDecoder, openDecoder, type EmbedDecoder } from './decodePool';
 import type {
   BackendName,
   BackendTiming,
@@ -253,7 +253,9 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
     }
     // a pool decodes two batches ahead of inference (so its workers stay busy across batch ends), never more
     const decodeAhead = 2;
-    const dec = (decoder = await openDecoder(options.decodeWorkers, THUMBNAIL_SIDE, decodeAhead * options.batchSize));
+    // (no decode workers are started when everything is cached)
+    const dec = (decoder =
+      missing.length > 0 ? await openDecoder(options.decodeWorkers, THUMBNAIL_SIDE, decodeAhead * options.batchSize) : inThreadDecoder(THUMBNAIL_SIDE));
     let embedded = 0;
     let failed = 0;
     let cancelled = false;
