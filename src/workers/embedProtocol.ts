@@ -86,7 +86,15 @@ export interface EmbedOptions {
   cropToBox: boolean;
   /** Classes the baseline metrics are computed on (the validation classes of the split). */
   validationClasses: number[];
+  /**
+   * Decode workers feeding inference. Omitted: one per core but one (navigator.hardwareConcurrency),
+   * at least one; 0: decode in the embedding worker itself, between inference batches.
+   */
+  decodeWorkers?: number;
 }
+
+/** Most decode workers a job may ask for. */
+export const MAX_DECODE_WORKERS = 32;
 
 export interface EncoderSummary {
   id: string;
@@ -158,6 +166,8 @@ export type EmbedEvent =
       imagesPerSecond: number;
       etaSeconds: number;
       decodeMsPerImage: number;
+      /** Decode workers at work (0: decoding in the embedding worker). */
+      decodeWorkers: number;
     }
   | { type: 'problem'; jobId: string; path: string; message: string }
   /** An image that is used, with something done to it (a box clamped to its edge): a line for the problem report. */
@@ -175,6 +185,8 @@ export type EmbedEvent =
       seconds: number;
       imagesPerSecond: number;
       decodeMsPerImage: number;
+      /** Decode workers at work (0: decoding in the embedding worker). */
+      decodeWorkers: number;
     }
   | {
       type: 'model-exported';
@@ -226,6 +238,9 @@ export function requestProblem(message: unknown): string | null {
       }
       if (!Number.isInteger(o.batchSize) || (o.batchSize as number) < 1) return 'batchSize must be a positive integer';
       if (!Array.isArray(o.validationClasses)) return 'validationClasses must be an array';
+      if (o.decodeWorkers !== undefined && (!Number.isInteger(o.decodeWorkers) || o.decodeWorkers < 0 || o.decodeWorkers > MAX_DECODE_WORKERS)) {
+        return `decodeWorkers must be an integer from 0 to ${MAX_DECODE_WORKERS}, or left out for one per core (got ${JSON.stringify(o.decodeWorkers)})`;
+      }
       return null;
     }
     case 'export-model':

@@ -17,8 +17,8 @@ import { putThumbnails } from '../storage/sessionDb';
 import { isQuotaError } from '../storage/studioDb';
 import { activateBackend, probeBackends } from './backends';
 import { fastestBackend, timeBackend } from './benchmarkBackends';
-import { BitmapDecoder } from './bitmapDecoder';
 import { BrowserDatasetFile } from './browserFile';
+import { inThreadDecoder, openDecoder, type EmbedDecoder } from './decodePool';
 import type {
   BackendName,
   BackendTiming,
@@ -217,6 +217,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
   post({ type: 'model-ready', jobId, encoder: summary });
 
   const cache = await EmbeddingCache.open();
+  let decoder: EmbedDecoder | undefined;
   try {
     const dim = encoder.featureSize;
     await cache.registerSet({ preprocessingKey: key, modelId: card.id, modelName: card.name, featureSize: dim });
@@ -250,7 +251,11 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
           `reconnect the folder or drop it again, then embed (the ${lookup.found.length} already embedded are kept).`,
       );
     }
-    const decoder = new BitmapDecoder(THUMBNAIL_SIDE);
+    // a pool decodes two batches ahead of inference (so its workers stay busy across batch ends), never more
+    const decodeAhead = 2;
+    // (no decode workers are started when everything is cached)
+    const dec = (decoder =
+      missing.length > 0 ? await openDecoder(options.decodeWorkers, THUMBNAIL_SIDE, decodeAhead * options.batchSize) : inThreadDecoder(THUMBNAIL_SIDE));
     let embedded = 0;
     let failed = 0;
     let cancelled = false;
@@ -265,7 +270,8 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
         total: missing.length,
         imagesPerSecond: rate,
         etaSeconds: rate > 0 ? (missing.length - done) / rate : Infinity,
-        decodeMsPerImage: decoder.decoded ? decoder.decodeMs / decoder.decoded : 0,
+        decodeMsPerImage: dec.decoded ? dec.decodeMs / dec.decoded : 0,
+        decodeWorkers: dec.workers,
       });
     };
     if (missing.length > 0) {
@@ -280,7 +286,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
         try {
           await cache.putBatch(key, batchIdentities, embeddings, dim);
           const thumbs = indices.flatMap((k, r) => {
-            const blob = decoder.takeThumbnail(files[missing[k]].path);
+            const blob = dec.takeThumbnail(files[missing[k]].path);
             return blob ? [{ identity: batchIdentities[r], blob }] : [];
           });
           // the thumbnails only spare the page the image files later: losing them is not an error
@@ -306,11 +312,12 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
       try {
         const result = await embedImages({
           encoder,
-          decoder,
+          decoder: dec,
           files: missing.map((i) => files[i]),
           crops: options.cropToBox ? missing.map((i) => images[i].bbox) : undefined,
           cropSources: options.cropToBox ? missing.map((i) => images[i].boxSource) : undefined,
           batchSize: options.batchSize,
+          decodeAhead: dec.workers > 0 ? decodeAhead : 1,
           signal,
           onBatch: async ({ indices, embeddings }) => {
             await writing;
@@ -355,9 +362,11 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
       cancelled,
       seconds: (performance.now() - started) / 1000,
       imagesPerSecond: embedSeconds > 0 ? embedded / embedSeconds : 0,
-      decodeMsPerImage: decoder.decoded ? decoder.decodeMs / decoder.decoded : 0,
+      decodeMsPerImage: dec.decoded ? dec.decodeMs / dec.decoded : 0,
+      decodeWorkers: dec.workers,
     });
   } finally {
+    decoder?.close();
     cache.close();
     encoder.dispose();
   }

@@ -3,19 +3,23 @@
  * served by Vite, the model served in place of its URL (as in the e2e tests):
  *
  * - pipeline images/s: the studio's embedding worker (decode + infer + store in IndexedDB),
- *   from its own `embed-done` event (embedding loop only: model load and cache lookup excluded);
+ *   from its own `embed-done` event (embedding loop only: model load and cache lookup excluded),
+ *   with the decode pool (its default size, from navigator.hardwareConcurrency) and without it
+ *   (decodeWorkers 0: decoding in the embedding worker, the path before the pool);
  * - bare encoder images/s: the same model, backend, images and batch size in a bench worker
  *   (src/workers/bench/bareEncoderWorker.ts), images decoded beforehand, inference timed only;
- * - their ratio (goal: at least 0.9), decode ms per image in the worker;
+ * - their ratio (goal: at least 0.9), decode ms per image in the decoding thread(s), inference
+ *   ms per image (the bare encoder's), and the cores the browser kept busy during each run
+ *   (CPU seconds of Chromium's processes / wall seconds, from /proc): what limits the ratio;
  * - bytes stored per embedding, and the time to read 10,000 cached embeddings (10,000
  *   synthetic ones are written, then removed).
  *
- *   npm run bench:browser -- [--rounds 2] [--batch 32] [--v2] [--out bench-browser.json]
+ *   npm run bench:browser -- [--rounds 2] [--batch 32] [--v2] [--decode-workers 0,auto] [--out bench-browser.json]
  *
  * --v2 adds MobileNetV2 1.0 (224) on a subset (4 classes × 30 images of stanford-cars-40-folders).
  * Figures vary with the machine's load: the rounds alternate pipeline and bare runs.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -32,6 +36,8 @@ const rounds = Number(arg('rounds', '2'));
 const batchSize = Number(arg('batch', '32'));
 const withV2 = process.argv.includes('--v2');
 const out = arg('out', 'bench-browser.json');
+/** Decode pool sizes to run the pipeline with: 'auto' = the studio's default (cores - 1, at least 1), 0 = no pool. */
+const decodeSettings = arg('decode-workers', '0,auto').split(',');
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -43,10 +49,15 @@ interface EmbedDone {
   embedded: number;
   imagesPerSecond: number;
   decodeMsPerImage: number;
+  decodeWorkers: number;
   seconds: number;
 }
 
-/** Records the embedding worker's terminal events on window.__benchEvents (bench only). */
+/**
+ * Records the embedding worker's terminal events on window.__benchEvents, and sets the
+ * decode pool's size of embed requests to window.__benchDecodeWorkers when it is a number
+ * (bench only: the page has no control for it).
+ */
 const RECORD_WORKER_EVENTS = `(() => {
   const W = window.Worker;
   window.Worker = class extends W {
@@ -56,15 +67,51 @@ const RECORD_WORKER_EVENTS = `(() => {
         if (e.data && (e.data.type === 'embed-done' || e.data.type === 'error')) (window.__benchEvents ??= []).push(e.data);
       });
     }
+    postMessage(message, ...rest) {
+      if (message && message.type === 'embed' && typeof window.__benchDecodeWorkers === 'number') {
+        message = { ...message, options: { ...message.options, decodeWorkers: window.__benchDecodeWorkers } };
+      }
+      return super.postMessage(message, ...rest);
+    }
   };
 })();`;
+
+/** CPU seconds (user + system) used so far by Chromium's processes: the one started on `profile` and its descendants. */
+function browserCpuSeconds(profile: string): number {
+  const ticks = 100; // USER_HZ on Linux
+  const procs = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  const parent = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  const roots: number[] = [];
+  for (const d of procs) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(d), Number(fields[1]));
+      cpu.set(Number(d), (Number(fields[11]) + Number(fields[12])) / ticks);
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(`--user-data-dir=${profile}`)) roots.push(Number(d));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p) ?? 0, hops++) if (roots.includes(p)) return true;
+    return false;
+  };
+  let total = 0;
+  for (const [pid, s] of cpu) if (inTree(pid)) total += s;
+  return total;
+}
 
 async function clearEmbeddings(page: Page): Promise<void> {
   await page.evaluate(
     () =>
       new Promise<void>((resolve, reject) => {
         const open = indexedDB.open('similarity-studio');
-        open.onerror = () => reject(open.error);
+        // no database yet: do not create an empty one at the app's version (the app would then skip its upgrade)
+        let absent = false;
+        open.onupgradeneeded = () => ((absent = true), open.transaction?.abort());
+        open.onerror = () => (absent ? resolve() : reject(open.error));
         open.onsuccess = () => {
           const db = open.result;
           if (!db.objectStoreNames.contains('embeddings')) return (db.close(), resolve());
@@ -78,8 +125,17 @@ async function clearEmbeddings(page: Page): Promise<void> {
   );
 }
 
-/** One full pipeline run on an empty cache; the worker's embed-done figures. */
-async function pipelineRun(browser: Browser, url: string, modelUrl: string, folder: string, expected: number): Promise<EmbedDone> {
+type PipelineRun = EmbedDone & { coresBusy: number; cpuSeconds: number };
+
+/** One full pipeline run on an empty cache; the worker's embed-done figures. `decodeWorkers` undefined: the pool's default. */
+async function pipelineRun(
+  browser: Browser,
+  url: string,
+  modelUrl: string,
+  folder: string,
+  expected: number,
+  decodeWorkers: number | undefined,
+): Promise<PipelineRun> {
   const { page } = browser;
   await page.goto(url);
   await clearEmbeddings(page);
@@ -90,14 +146,20 @@ async function pipelineRun(browser: Browser, url: string, modelUrl: string, fold
   await (await revealed(page, 'encoder-url-use')).click();
   await (await revealed(page, 'backend-select')).selectOption('wasm');
   await (await revealed(page, 'embed-batch')).fill(String(batchSize));
+  await page.evaluate((n) => ((window as unknown as { __benchDecodeWorkers?: number }).__benchDecodeWorkers = n), decodeWorkers);
+  const cpu0 = browserCpuSeconds(browser.profile);
+  const t0 = Date.now();
   const r = await embedAndWait(page, 900_000);
+  // the whole click-to-result span (model load, cache lookup included), so a lower bound of the loop's own use
+  const cpuSeconds = browserCpuSeconds(browser.profile) - cpu0;
+  const coresBusy = cpuSeconds / ((Date.now() - t0) / 1000);
   if (r.embedded !== expected) throw new Error(`pipeline embedded ${r.embedded}, expected ${expected}`);
   const events = (await page.evaluate(() => (window as unknown as { __benchEvents?: unknown[] }).__benchEvents ?? [])) as (EmbedDone & {
     type: string;
   })[];
   const done = events.filter((e) => e.type === 'embed-done').pop();
   if (!done) throw new Error('no embed-done event recorded');
-  return done;
+  return { ...done, coresBusy, cpuSeconds };
 }
 
 /** The bare encoder on the same image files (every JPEG under the folder, sorted by path). */
@@ -159,33 +221,48 @@ function subset(classes: number, perClass: number): string {
 }
 
 async function compare(browser: Browser, url: string, modelUrl: string, folder: string, images: number) {
-  const pipeline: EmbedDone[] = [];
+  const runs = new Map<string, PipelineRun[]>(decodeSettings.map((d) => [d, []]));
   const bare: BareResult[] = [];
   const { page } = browser;
   for (let r = 0; r < rounds; r++) {
-    pipeline.push(await pipelineRun(browser, url, modelUrl, folder, images));
+    for (const d of decodeSettings) runs.get(d)!.push(await pipelineRun(browser, url, modelUrl, folder, images, d === 'auto' ? undefined : Number(d)));
     bare.push(await bareRun(page, modelUrl, folder));
     console.error(
-      `[bench] ${modelUrl} round ${r + 1}: pipeline ${pipeline[r].imagesPerSecond.toFixed(1)} images/s, bare ${bare[r].imagesPerSecond.toFixed(1)} images/s`,
+      `[bench] ${modelUrl} round ${r + 1}: ` +
+        decodeSettings.map((d) => `decode workers ${d} (${runs.get(d)![r].decodeWorkers}): ${runs.get(d)![r].imagesPerSecond.toFixed(1)} images/s`).join(', ') +
+        `; bare ${bare[r].imagesPerSecond.toFixed(1)} images/s`,
     );
   }
-  const p = median(pipeline.map((x) => x.imagesPerSecond));
   const b = median(bare.map((x) => x.imagesPerSecond));
+  const summary = (setting: string, runs: PipelineRun[]) => {
+    const p = median(runs.map((x) => x.imagesPerSecond));
+    return {
+      decodeWorkersAsked: setting,
+      decodeWorkers: runs[0].decodeWorkers,
+      pipelineImagesPerSecond: round(p, 1),
+      ratio: round(p / b),
+      decodeMsPerImage: round(median(runs.map((x) => x.decodeMsPerImage)), 1),
+      browserCoresBusy: round(median(runs.map((x) => x.coresBusy)), 2),
+      // Chromium's CPU time per image (decode + inference + storage, model load included): at
+      // this many ms per image the pipeline needs cpuMsPerImage / 1000 × rate cores
+      browserCpuMsPerImage: round(median(runs.map((x) => (x.cpuSeconds * 1000) / x.embedded)), 1),
+      rounds: runs.map((x, i) => ({
+        pipelineImagesPerSecond: round(x.imagesPerSecond, 1),
+        bareImagesPerSecond: round(bare[i].imagesPerSecond, 1),
+        ratio: round(x.imagesPerSecond / bare[i].imagesPerSecond),
+        decodeMsPerImage: round(x.decodeMsPerImage, 1),
+        browserCoresBusy: round(x.coresBusy, 2),
+      })),
+    };
+  };
   return {
     images,
     batchSize,
-    pipelineImagesPerSecond: round(p, 1),
     bareEncoderImagesPerSecond: round(b, 1),
-    ratio: round(p / b),
+    inferMsPerImage: round(1000 / b, 2),
+    bareDecodeMsPerImage: round(median(bare.map((x) => x.decodeMsPerImage)), 1),
     goal: 0.9,
-    decodeMsPerImageInWorker: round(median(pipeline.map((x) => x.decodeMsPerImage)), 1),
-    rounds: pipeline.map((x, i) => ({
-      pipelineImagesPerSecond: round(x.imagesPerSecond, 1),
-      bareImagesPerSecond: round(bare[i].imagesPerSecond, 1),
-      ratio: round(x.imagesPerSecond / bare[i].imagesPerSecond),
-      pipelineDecodeMsPerImage: round(x.decodeMsPerImage, 1),
-      bareDecodeMsPerImage: round(bare[i].decodeMsPerImage, 1),
-    })),
+    pipelines: decodeSettings.map((d) => summary(d, runs.get(d)!)),
   };
 }
 
@@ -202,7 +279,7 @@ async function main(): Promise<void> {
     const { page } = browser;
     const started = Date.now();
     const results: Record<string, unknown> = {
-      machine: { cpus: os.cpus().length, loadAverage: os.loadavg().map((x) => round(x, 2)), browser: browser.context.browser()?.version() ?? 'chromium' },
+      machine: { cpus: os.cpus().length, hardwareConcurrency: await page.evaluate(() => navigator.hardwareConcurrency), loadAverage: os.loadavg().map((x) => round(x, 2)), browser: browser.context.browser()?.version() ?? 'chromium' },
       backend: 'wasm',
     };
     results['mobilenet-v1-0.25-128 on stanford-cars-40 (1,619 images)'] = await compare(browser, server.url, v1Url, sharedPath('data', 'stanford-cars-40'), 1619);

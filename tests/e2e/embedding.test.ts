@@ -19,6 +19,8 @@ import {
   type StudioServer,
 } from './support/studio';
 import { addCarImages, tempFolder } from './support/datasets';
+import type { InPageRun } from './support/embedInPage';
+import type { EmbedEvent, EmbedOptions } from '../../src/workers/embedProtocol';
 
 /**
  * A small class-folders dataset with every kind of bad input among good images: a corrupt
@@ -142,6 +144,10 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     await chooseTestEncoder(page, 'wasm');
     const result = await embedAndWait(page);
     expect(result).toEqual({ embedded: 13, cached: 0, failed: 1 });
+    // decoded by the pool, sized from the machine: every core but one, at least one
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const pool = Math.max(1, cores - 1);
+    expect(await textOf(page, 'embed-decode')).toMatch(new RegExp(`ms/image · ${pool} decode workers?$`));
     expect(await page.getByTestId('embed-problems').innerText()).toMatch(/broken\.jpg/);
     expect(await lines()).toEqual([...before, `${first}/broken.jpg — Could not be decoded (The source image could not be decoded); left out.`]);
     expect(await textOf(page, 'dataset-problem-count')).toBe('5');
@@ -189,4 +195,112 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     await page.getByTestId('dataset-problem-summary').waitFor();
     expect((await after()).slice(3)).toEqual([pastEdge]);
   });
+
+  it('decodes in a pool of workers with the same vectors, thumbnails and problem report, in the same order, as in the embedding worker', async () => {
+    const { page } = browser;
+    // a corrupt JPEG in the middle of the second batch (3 a batch), an empty file in the fifth
+    const folder = addCarImages(tempFolder('pool'), 3, 0, 4);
+    temp.push(folder);
+    const [first, , third] = readdirSync(folder).sort();
+    writeFileSync(path.join(folder, first, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8]));
+    writeFileSync(path.join(folder, third, 'empty.jpg'), '');
+    await page.goto(server.url);
+    await chooseFolderInput(page, folder);
+    const options: EmbedOptions = { backend: 'wasm', batchSize: 3, cropToBox: false, validationClasses: [] };
+    const runs: Record<string, InPageRun> = {};
+    for (const [name, decodeWorkers] of [['in the embedding worker', 0], ['pool sized from the machine', undefined], ['pool of 3', 3]] as const) {
+      runs[name] = await embedInPage(page, { ...options, decodeWorkers });
+    }
+    const today = runs['in the embedding worker'];
+    const paths = (await inPage<'imagesOf'>(page, 'imagesOf', 'folder')).map((i) => i.path);
+    expect(paths.indexOf(`${first}/broken.jpg`)).toBe(4);
+    const problems = (r: InPageRun) => r.events.filter((e) => e.type === 'problem').map((e) => ({ path: e.path, message: e.message }));
+    expect(problems(today)).toEqual([
+      { path: `${first}/broken.jpg`, message: `Cannot decode ${first}/broken.jpg: The source image could not be decoded.` },
+      { path: `${third}/empty.jpg`, message: 'empty file (0 bytes)' },
+    ]);
+    const done = (r: InPageRun) => r.events.find((e): e is Extract<EmbedEvent, { type: 'embed-done' }> => e.type === 'embed-done')!;
+    expect(done(today)).toMatchObject({ embedded: 12, failed: 2, cancelled: false, decodeWorkers: 0 });
+    expect(Object.keys(today.vectors)).toHaveLength(12);
+    expect(today.thumbnails).toHaveLength(12);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    for (const [name, run] of Object.entries(runs)) {
+      expect(problems(run), name).toEqual(problems(today));
+      expect(done(run).embedded, name).toBe(12);
+      expect(done(run).failed, name).toBe(2);
+      // bit for bit: the same decoder code, only on another thread
+      expect(run.vectors, name).toEqual(today.vectors);
+      expect([...run.thumbnails].sort(), name).toEqual([...today.thumbnails].sort());
+    }
+    expect(done(runs['pool sized from the machine']).decodeWorkers).toBe(Math.max(1, cores - 1));
+    expect(done(runs['pool of 3']).decodeWorkers).toBe(3);
+  });
+
+  it('cancelling stops the decode workers with the run, keeping what was embedded', async () => {
+    const { page } = browser;
+    const folder = addCarImages(tempFolder('pool-cancel'), 4, 0, 10);
+    temp.push(folder);
+    await page.goto(server.url);
+    await chooseFolderInput(page, folder);
+    // every worker the browser runs, nested ones included, seen through the DevTools protocol
+    const cdp = await browser.context.browser()!.newBrowserCDPSession();
+    const live = new Set<string>();
+    let peak = 0;
+    cdp.on('Target.targetCreated', (e) => {
+      if (e.targetInfo.type === 'worker') live.add(e.targetInfo.targetId);
+      peak = Math.max(peak, live.size);
+    });
+    cdp.on('Target.targetDestroyed', (e) => live.delete(e.targetId));
+    await cdp.send('Target.setDiscoverTargets', { discover: true });
+    const before = live.size;
+    peak = before;
+    const run = await embedInPage(page, { backend: 'wasm', batchSize: 2, cropToBox: false, validationClasses: [], decodeWorkers: 3 }, 4);
+    const done = run.events.find((e) => e.type === 'embed-done');
+    expect(done).toMatchObject({ cancelled: true, failed: 0 });
+    const embedded = (done as Extract<EmbedEvent, { type: 'embed-done' }>).embedded;
+    expect(embedded).toBeGreaterThanOrEqual(4);
+    expect(embedded).toBeLessThan(40);
+    expect(Object.keys(run.vectors)).toHaveLength(embedded);
+    expect(peak).toBeGreaterThanOrEqual(before + 4); // the job's embedding worker and its 3 decode workers were seen
+    // the embedding worker under test is still running; its decode workers are gone
+    await expect.poll(() => live.size, { timeout: 10_000 }).toBe(before + 1);
+    await inPage<'stopWorker'>(page, 'stopWorker');
+    await expect.poll(() => live.size, { timeout: 10_000 }).toBe(before);
+    await cdp.detach();
+  });
 });
+
+/** The page-side helpers, as Vite serves them to the page. */
+const IN_PAGE = '/tests/e2e/support/embedInPage.ts';
+type InPage = typeof import('./support/embedInPage');
+
+/** Puts the folder's files in a hidden file input of the page (id "folder"), for embedInPage. */
+async function chooseFolderInput(page: Browser['page'], folder: string): Promise<void> {
+  await page.evaluate(() => {
+    document.getElementById('folder')?.remove();
+    const input = document.createElement('input');
+    input.type = 'file';
+    input.multiple = true;
+    input.webkitdirectory = true;
+    input.id = 'folder';
+    input.hidden = true;
+    document.body.append(input);
+  });
+  await page.setInputFiles('#folder', folder);
+}
+
+/**
+ * Calls a function of tests/e2e/support/embedInPage.ts in the page, as Vite serves it there
+ * (a string, so the test runner does not rewrite the page's import()).
+ */
+function inPage<K extends keyof InPage>(page: Browser['page'], name: K, ...args: unknown[]): Promise<Awaited<ReturnType<InPage[K]>>> {
+  return page.evaluate(`import(${JSON.stringify(IN_PAGE)}).then((m) => m.${name}(...${JSON.stringify(args)}))`);
+}
+
+/** Embeds the hidden input's files in a fresh embedding worker of the page. */
+async function embedInPage(page: Browser['page'], options: EmbedOptions, cancelAfter?: number): Promise<InPageRun> {
+  const images = `(await import(${JSON.stringify(IN_PAGE)})).imagesOf('folder')`;
+  return page.evaluate(
+    `(async () => (await import(${JSON.stringify(IN_PAGE)})).embedInWorker(${JSON.stringify(TEST_MODEL_URL)}, ${images}, ${JSON.stringify(options)}, ${JSON.stringify(cancelAfter ?? null)} ?? undefined))()`,
+  );
+}

@@ -15,6 +15,12 @@ export function rPrecisionInWords(rPrecision: number, classes: number): string {
   );
 }
 
+/** Where images are decoded: "2 decode workers", or in the embedding worker itself. */
+export function decodersInWords(workers: number): string {
+  if (workers === 0) return 'in the embedding worker';
+  return `${workers} decode worker${workers === 1 ? '' : 's'}`;
+}
+
 export function EmbeddingPanel(props: {
   view: EmbedJobView;
   settings: EmbedSettings;
@@ -75,7 +81,7 @@ export function EmbeddingPanel(props: {
                 <Stat label="Embedded" value={`${formatCount(p.done)} / ${formatCount(p.total)}`} testId="embed-done-count" />
                 <Stat label="Speed" value={`${p.imagesPerSecond.toFixed(1)} images/s`} testId="embed-speed" />
                 <Stat label="Time left" value={running ? formatSeconds(p.etaSeconds) : '—'} />
-                <Stat label="Decode" value={`${p.decodeMsPerImage.toFixed(1)} ms/image`} />
+                <Stat label="Decode" value={`${p.decodeMsPerImage.toFixed(1)} ms/image · ${decodersInWords(p.decodeWorkers)}`} testId="embed-decode" />
               </>
             )}
           </dl>

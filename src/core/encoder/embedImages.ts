@@ -32,6 +32,12 @@ export interface EmbedImagesOptions {
   cropSources?: (string | undefined)[];
   /** Images per inference batch. Default 32. */
   batchSize?: number;
+  /**
+   * Batches decoding while one is embedded. Default 1; a decoder with several threads keeps
+   * them all busy across batch boundaries with 2. Memory holds at most this many decoded
+   * batches besides the one being embedded.
+   */
+  decodeAhead?: number;
   /** Checked between batches; the run stops after the last stored batch. */
   signal?: AbortSignalLike;
   /**
@@ -82,14 +88,18 @@ const clock = (globalThis as { performance?: { now(): number } }).performance;
 const now = () => (clock ? clock.now() : Date.now());
 
 /**
- * Embeds `files` in batches with a frozen encoder. Decoding of batch i+1 starts before
- * inference of batch i, so the two overlap. Unreadable images are reported and skipped.
+ * Embeds `files` in batches with a frozen encoder. Decoding of batches i+1 … i+decodeAhead
+ * starts before inference of batch i, so the two overlap. Unreadable images are reported and skipped.
  */
 export async function embedImages(options: EmbedImagesOptions): Promise<EmbedImagesResult> {
   const { encoder, decoder, files, crops, cropSources, signal, onBatch, onProblem, onNote, onProgress } = options;
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a positive integer (got ${batchSize})`);
+  }
+  const decodeAhead = options.decodeAhead ?? 1;
+  if (!Number.isInteger(decodeAhead) || decodeAhead < 1) {
+    throw new RangeError(`decodeAhead must be a positive integer (got ${decodeAhead})`);
   }
   if (crops && crops.length !== files.length) {
     throw new RangeError(`crops has ${crops.length} entries for ${files.length} files`);
@@ -147,15 +157,20 @@ export async function embedImages(options: EmbedImagesOptions): Promise<EmbedIma
     if (signal?.aborted) throw new EmbeddingAbortedError(embedded, failed);
   };
 
-  let pending: Promise<DecodedBatch> | undefined;
+  // Batches being decoded, in order: up to `decodeAhead` of them run while one is embedded.
+  const pending: Promise<DecodedBatch>[] = [];
+  let nextToDecode = 0;
+  const decodeUpTo = (last: number) => {
+    while (nextToDecode < batchCount && nextToDecode <= last) pending.push(decodeBatch(nextToDecode++));
+  };
   try {
     abortIfAsked();
-    pending = batchCount > 0 ? decodeBatch(0) : undefined;
+    decodeUpTo(decodeAhead - 1);
     for (let b = 0; b < batchCount; b++) {
-      const batch = await pending!;
+      const batch = await pending.shift()!;
       decodeMs += batch.ms;
-      // Start decoding the next batch now, so it runs while this one is embedded.
-      pending = b + 1 < batchCount ? decodeBatch(b + 1) : undefined;
+      // Start decoding the next batches now, so they run while this one is embedded.
+      decodeUpTo(b + decodeAhead);
       for (const p of batch.problems) {
         failed.push(p);
         onProblem?.(p);
@@ -177,8 +192,8 @@ export async function embedImages(options: EmbedImagesOptions): Promise<EmbedIma
       if (b + 1 < batchCount) abortIfAsked();
     }
   } catch (e) {
-    // Nobody will await the batch being decoded: keep its failure from going unhandled.
-    pending?.catch(() => undefined);
+    // Nobody will await the batches being decoded: keep their failures from going unhandled.
+    for (const p of pending) p.catch(() => undefined);
     throw e;
   }
   return { embedded, failed, notes, decodeMs, inferMs };

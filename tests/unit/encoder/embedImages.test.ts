@@ -195,4 +195,51 @@ describe('embedImages', () => {
     await embedImages({ encoder, decoder, files: [cars[0]], crops: [{ x1: 1, y1: 1, x2: width!, y2: height! }], onNote: (n) => edge.push(n) });
     expect(edge).toEqual([]);
   });
+
+  it('with decodeAhead 2 decodes two batches ahead of inference, never more', async () => {
+    const events: string[] = [];
+    const image: DecodedImage = { width: 2, height: 2, data: new Uint8Array(12) };
+    let decoding = 0;
+    let embedding = -1;
+    const decoder: ImageDecoder = {
+      decode: async (file) => {
+        decoding += 1;
+        events.push(`decode ${file.path}`);
+        await new Promise((r) => setTimeout(r, 2));
+        decoding -= 1;
+        return image;
+      },
+    };
+    const fakeEncoder = {
+      card: { ...encoder.card, inputSize: { width: 2, height: 2 } },
+      featureSize: 1,
+      inputSize: { width: 2, height: 2 },
+      embedPixels: () => {
+        throw new Error('unused');
+      },
+      embed: async (images: DecodedImage[]) => {
+        embedding += 1;
+        events.push(`infer ${embedding}`);
+        await new Promise((r) => setTimeout(r, 20));
+        return new Float32Array(images.length);
+      },
+      dispose: () => undefined,
+      model: undefined as unknown as ImageEncoder['model'],
+    } satisfies ImageEncoder;
+    const files = Array.from({ length: 10 }, (_, i) => memoryFile(String(i), 'x'));
+    const seen: number[] = [];
+    await embedImages({ encoder: fakeEncoder, decoder, files, batchSize: 2, decodeAhead: 2, onBatch: (b) => void seen.push(...b.indices) });
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // while batch k is embedded, batches k+1 and k+2 are decoding (or decoded), and no further one
+    expect(events).toEqual([
+      'decode 0', 'decode 1', 'decode 2', 'decode 3',
+      'decode 4', 'decode 5', 'infer 0',
+      'decode 6', 'decode 7', 'infer 1',
+      'decode 8', 'decode 9', 'infer 2',
+      'infer 3',
+      'infer 4',
+    ]);
+    expect(decoding).toBe(0);
+    await expect(embedImages({ encoder: fakeEncoder, decoder, files, decodeAhead: 0 })).rejects.toThrow(/decodeAhead must be a positive integer/);
+  });
 });

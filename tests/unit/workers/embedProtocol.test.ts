@@ -39,6 +39,10 @@ describe('embed worker protocol', () => {
       /backend must be 'auto' or one of webgpu, webgl, wasm, cpu/,
     );
     expect(requestProblem({ type: 'embed', jobId: 'a', encoder, images: [], options: { ...options, batchSize: 0 } })).toMatch(/batchSize/);
+    expect(requestProblem({ type: 'embed', jobId: 'a', encoder, images: [], options: { ...options, decodeWorkers: 0 } })).toBeNull();
+    expect(requestProblem({ type: 'embed', jobId: 'a', encoder, images: [], options: { ...options, decodeWorkers: 1.5 } })).toMatch(
+      /decodeWorkers must be an integer from 0 to 32, or left out for one per core \(got 1.5\)/,
+    );
     expect(requestProblem({ type: 'explode', jobId: 'a' })).toMatch(/unknown request type "explode"; expected/);
     expect(requestProblem({ type: 'cancel' })).toMatch(/jobId/);
     expect(requestProblem(null)).toMatch(/object/);
@@ -51,7 +55,7 @@ describe('embed worker protocol', () => {
     expect(requestProblem(exportRequest)).toBeNull();
     expect(requestProblem({ ...exportRequest, weights: undefined })).toBe('export-model needs the head weights');
     expect(requestProblem({ ...exportRequest, saveTo: 'localstorage://x' })).toBe('saveTo must be an indexeddb:// URL (got "localstorage://x")');
-    expect(isTerminalEvent({ type: 'progress', jobId: 'a', done: 1, total: 2, imagesPerSecond: 1, etaSeconds: 1, decodeMsPerImage: 1 })).toBe(false);
+    expect(isTerminalEvent({ type: 'progress', jobId: 'a', done: 1, total: 2, imagesPerSecond: 1, etaSeconds: 1, decodeMsPerImage: 1, decodeWorkers: 1 })).toBe(false);
     expect(isTerminalEvent({ type: 'error', jobId: 'a', code: 'quota', message: 'full' })).toBe(true);
     expect(isTerminalEvent({ type: 'backends', jobId: 'a', backends: [] })).toBe(true);
   });
@@ -79,7 +83,7 @@ describe('EmbedClient', () => {
     fake.emit({ type: 'cache-checked', jobId: rb.jobId, total: 0, cached: 0, missing: 0, readMs: 1 });
     fake.emit({ type: 'backends', jobId: ra.jobId, backends: [{ name: 'wasm', available: true }] });
     const done: EmbedEvent = {
-      type: 'embed-done', jobId: rb.jobId, embedded: 0, cached: 0, failed: 0, cancelled: false, seconds: 0, imagesPerSecond: 0, decodeMsPerImage: 0,
+      type: 'embed-done', jobId: rb.jobId, embedded: 0, cached: 0, failed: 0, cancelled: false, seconds: 0, imagesPerSecond: 0, decodeMsPerImage: 0, decodeWorkers: 0,
     };
     fake.emit(done);
     expect((await a).backends[0].name).toBe('wasm');
@@ -100,7 +104,7 @@ describe('EmbedClient', () => {
     void job.then(() => (settled = true));
     await Promise.resolve();
     expect(settled).toBe(false);
-    fake.emit({ type: 'embed-done', jobId, embedded: 3, cached: 0, failed: 0, cancelled: true, seconds: 1, imagesPerSecond: 3, decodeMsPerImage: 1 });
+    fake.emit({ type: 'embed-done', jobId, embedded: 3, cached: 0, failed: 0, cancelled: true, seconds: 1, imagesPerSecond: 3, decodeMsPerImage: 1, decodeWorkers: 1 });
     expect((await job).cancelled).toBe(true);
   });
 
