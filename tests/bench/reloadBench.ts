@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { build, preview } from 'vite';
 import { buildFullScaleDevkit } from '../../src/cli/fullScaleDataset';
 import { sharedPath } from '../support/shared';
-import { chooseTestEncoder, dropFolder, embedAndWait, launchBrowser, serveModelAt, textOf, TEST_MODEL, TEST_MODEL_URL } from '../e2e/support/studio';
+import { chooseTestEncoder, dropFolder, embedAndWait, launchBrowser, msUntilUsable, serveModelAt, textOf, TEST_MODEL, TEST_MODEL_URL } from '../e2e/support/studio';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -87,15 +87,7 @@ try {
     const runs: { marks: Record<string, number>; sessionRestoredMs: number; usableMs: number; searchReadyMs: number | null }[] = [];
     for (let r = 0; r < reloads; r++) {
       await page.reload();
-      const usable = await page.waitForFunction(
-        () => {
-          const b = document.querySelector<HTMLButtonElement>('[data-testid="train-start"]');
-          return b && !b.disabled ? performance.now() : null;
-        },
-        undefined,
-        { timeout: 120_000, polling: 'raf' },
-      );
-      const usableMs = (await usable.jsonValue()) as number;
+      const usableMs = await msUntilUsable(page, 120_000);
       const restoredMs = Number(await page.evaluate(() => document.documentElement.dataset.restoredMs));
       // where the time before the restore went: the app's code running, IndexedDB opening, the record read
       const marks = (await page.evaluate(

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { catalogCard } from '../../src/core/encoder/catalog';
 import { sharedPath } from '../support/shared';
-import { dropFolder, launchBrowser, offline, revealed, startStudio, textOf, type Browser, type StudioServer } from './support/studio';
+import { dropFolder, launchBrowser, msUntilUsable, offline, revealed, startStudio, textOf, type Browser, type StudioServer } from './support/studio';
 
 const CATALOG_ID = 'tfjs-mobilenet-v1-0.25-224';
 
@@ -111,15 +111,7 @@ describe("the person's path: open the page, drop a folder, get a model, nothing 
     await page.waitForFunction(() => document.documentElement.dataset.session === 'restored', undefined, { timeout: 30_000 });
     const train = page.getByTestId('train-start');
     // usable: the Train button enabled, measured in the page from its navigation start
-    const usableMs = await page.waitForFunction(
-      () => {
-        const b = document.querySelector<HTMLButtonElement>('[data-testid="train-start"]');
-        return b && !b.disabled ? performance.now() : null;
-      },
-      undefined,
-      { timeout: 30_000, polling: 'raf' },
-    );
-    bench.reloadToUsableMs = Math.round((await usableMs.jsonValue()) as number);
+    bench.reloadToUsableMs = Math.round(await msUntilUsable(page));
     bench.reloadToSessionRestoredMs = Number(await page.evaluate(() => document.documentElement.dataset.restoredMs));
     bench.reloadCachedEmbeddings = 1619;
 

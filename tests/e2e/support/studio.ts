@@ -219,3 +219,16 @@ export async function offline(context: BrowserContext, studioUrl: string): Promi
   );
   return refused;
 }
+
+/** Milliseconds from the page's navigation start until the Train button is enabled: the page usable again (after a reload). */
+export async function msUntilUsable(page: Page, timeoutMs = 30_000): Promise<number> {
+  const usable = await page.waitForFunction(
+    () => {
+      const b = document.querySelector<HTMLButtonElement>('[data-testid="train-start"]');
+      return b && !b.disabled ? performance.now() : null;
+    },
+    undefined,
+    { timeout: timeoutMs, polling: 'raf' },
+  );
+  return (await usable.jsonValue()) as number;
+}

@@ -63,6 +63,26 @@ describe('NodeImageDecoder', () => {
   });
 });
 
+/** A 2×2-input, 1-d encoder whose every batch takes `ms` (to see what decoding overlaps). */
+function slowEncoder(ms: number, on: { before?: () => void; after?: () => void }): ImageEncoder {
+  return {
+    card: { ...encoder.card, inputSize: { width: 2, height: 2 } },
+    featureSize: 1,
+    inputSize: { width: 2, height: 2 },
+    embedPixels: () => {
+      throw new Error('unused');
+    },
+    embed: async (images: DecodedImage[]) => {
+      on.before?.();
+      await new Promise((r) => setTimeout(r, ms));
+      on.after?.();
+      return new Float32Array(images.length);
+    },
+    dispose: () => undefined,
+    model: undefined as unknown as ImageEncoder['model'],
+  };
+}
+
 describe('embedImages', () => {
   it('embeds every readable image, reports and skips corrupt and empty ones', async () => {
     const bytes = Uint8Array.from(readFileSync(`${carsDir}/${names[1]}`));
@@ -148,22 +168,10 @@ describe('embedImages', () => {
         return image;
       },
     };
-    const fakeEncoder = {
-      card: { ...encoder.card, inputSize: { width: 2, height: 2 } },
-      featureSize: 1,
-      inputSize: { width: 2, height: 2 },
-      embedPixels: () => {
-        throw new Error('unused');
-      },
-      embed: async (images: DecodedImage[]) => {
-        events.push('infer start');
-        await new Promise((r) => setTimeout(r, 20));
-        events.push('infer end');
-        return new Float32Array(images.length);
-      },
-      dispose: () => undefined,
-      model: undefined as unknown as ImageEncoder['model'],
-    } satisfies ImageEncoder;
+    const fakeEncoder = slowEncoder(20, {
+      before: () => events.push('infer start'),
+      after: () => events.push('infer end'),
+    });
     const files = ['a', 'b', 'c', 'd'].map((n) => memoryFile(n, 'x'));
     await embedImages({ encoder: fakeEncoder, decoder: slowDecoder, files, batchSize: 2 });
     const firstInferEnd = events.indexOf('infer end');
@@ -210,22 +218,7 @@ describe('embedImages', () => {
         return image;
       },
     };
-    const fakeEncoder = {
-      card: { ...encoder.card, inputSize: { width: 2, height: 2 } },
-      featureSize: 1,
-      inputSize: { width: 2, height: 2 },
-      embedPixels: () => {
-        throw new Error('unused');
-      },
-      embed: async (images: DecodedImage[]) => {
-        embedding += 1;
-        events.push(`infer ${embedding}`);
-        await new Promise((r) => setTimeout(r, 20));
-        return new Float32Array(images.length);
-      },
-      dispose: () => undefined,
-      model: undefined as unknown as ImageEncoder['model'],
-    } satisfies ImageEncoder;
+    const fakeEncoder = slowEncoder(20, { before: () => events.push(`infer ${++embedding}`) });
     const files = Array.from({ length: 10 }, (_, i) => memoryFile(String(i), 'x'));
     const seen: number[] = [];
     await embedImages({ encoder: fakeEncoder, decoder, files, batchSize: 2, decodeAhead: 2, onBatch: (b) => void seen.push(...b.indices) });
