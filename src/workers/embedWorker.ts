@@ -341,7 +341,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
     const embedSeconds = (performance.now() - embedStarted) / 1000;
 
     if (!cancelled) {
-      const metrics = baseline(all, has, dim, images.map((i) => i.classId), options.validationClasses);
+      const metrics = await baseline(all, has, dim, images.map((i) => i.classId), options.validationClasses);
       if (metrics) post({ type: 'metrics', jobId, metrics, fromCacheOnly: missing.length === 0 });
     }
     post({
@@ -362,13 +362,13 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
 }
 
 /** Retrieval metrics of the frozen encoder on the validation classes' embedded images. */
-function baseline(
+async function baseline(
   all: Float32Array,
   has: Uint8Array,
   dim: number,
   classIds: number[],
   validationClasses: number[],
-): BaselineMetrics | null {
+): Promise<BaselineMetrics | null> {
   const validation = new Set(validationClasses);
   const rows: number[] = [];
   for (let i = 0; i < classIds.length; i++) if (has[i] && validation.has(classIds[i])) rows.push(i);
@@ -380,7 +380,7 @@ function baseline(
     embeddings.set(all.subarray(i * dim, (i + 1) * dim), r * dim);
     labels[r] = classIds[i];
   });
-  const m = retrievalMetrics(embeddings, dim, labels);
+  const m = await retrievalMetrics(embeddings, dim, labels);
   return {
     rPrecision: m.rPrecision,
     rPrecisionMacro: m.rPrecisionMacro,

@@ -87,7 +87,7 @@ async function tfjsColumn(backend: 'wasm' | 'cpu') {
   }
   const tuned = (await trainer.head.apply(tf.tensor2d(validation.embeddings, [validation.labels.length, dim]), false).data()) as Float32Array;
   const e = performance.now();
-  const metrics = retrievalMetrics(tuned, dim, validation.labels, { distance: 'cosine' });
+  const metrics = await retrievalMetrics(tuned, dim, validation.labels, { distance: 'cosine' });
   const evaluation = (performance.now() - e) / 1000;
   const steps = trainer.stepsPerEpoch;
   trainer.dispose();

@@ -271,12 +271,15 @@ export interface TrainingState {
   error: string | null;
 }
 
+/** Retrieval metrics of `labels.length` rows of `dim` (values, or a tensor on the backend). */
 export type RetrievalMetricsFn = (
-  embeddings: Float32Array,
+  embeddings: Float32Array | tf.Tensor,
   dim: number,
   labels: Int32Array,
   opts?: { distance?: DistanceName; queryCount?: number; seed?: number },
-) => { rPrecision: number; rPrecisionMacro: number; precisionAt1: number; mapAtR: number; queryCount: number };
+) => RetrievalScores | Promise<RetrievalScores>;
+
+type RetrievalScores = { rPrecision: number; rPrecisionMacro: number; precisionAt1: number; mapAtR: number; queryCount: number };
 
 export interface HeadTrainerOptions {
   config?: TrainingConfigInput;
@@ -295,10 +298,14 @@ export interface HeadTrainerOptions {
   top?: TrainableTop;
   /**
    * Called after each epoch has been judged (best, stopping) with the model as it is now
-   * (`embed`: input rows -> output rows, eval mode); what it returns is stored as the report's
-   * `test`. The selection never reads it: pass the test classes here, not as `validation`.
+   * (`embed`: input rows -> output rows, eval mode; `outputs`: the same as a tensor left on the
+   * backend, which the caller disposes); what it returns is stored as the report's `test`. The
+   * selection never reads it: pass the test classes here, not as `validation`.
    */
-  chart?: (embed: (inputs: Float32Array) => Float32Array) => ChartedMetrics | Promise<ChartedMetrics>;
+  chart?: (
+    embed: (inputs: Float32Array) => Float32Array,
+    outputs: (inputs: Float32Array) => tf.Tensor2D,
+  ) => ChartedMetrics | Promise<ChartedMetrics>;
   /**
    * Start from these weights instead of a fresh head (continue training a loaded head). Names
    * and shapes must be the head's (`initialWeightsProblem`). Best-weights tracking starts from
@@ -577,7 +584,7 @@ export class HeadTrainer {
       this.bestWeights = this.trainedVariables.map((v) => tf.clone(v));
     }
     // charted with this epoch's weights, before finish() may restore the best ones
-    if (this.chart) report.test = pickCharted(await this.chart((inputs) => this.embed(inputs)));
+    if (this.chart) report.test = pickCharted(await this.chart((inputs) => this.embed(inputs), (inputs) => this.outputs(inputs)));
     this.history.push(report);
     if (this.stopRequested) this.finish('stopped');
     else if (epoch - this.bestEpoch >= this.config.patience) this.finish('early-stopping');
@@ -600,30 +607,37 @@ export class HeadTrainer {
   /**
    * Validation loss and retrieval metrics of the head as it is now (eval mode). The head runs
    * once over the validation set; the loss batches are rows of that output (in eval mode a row's
-   * output does not depend on its batch), and one read-back serves loss and metrics.
+   * output does not depend on its batch), and the metrics take that output on the backend: only
+   * the loss and the metrics' hit flags are read back.
    */
   async evaluate(): Promise<Evaluation> {
     this.checkUsable();
     const { labels } = this.validation;
     const outputs = this.top ? this.outputsOf(this.validationX) : this.head.apply(this.validationX as tf.Tensor2D, false);
-    const lossSum = tf.tidy(() =>
-      tf.addN(this.validationBatches.map((b) => tripletLoss(tf.gather(outputs, b.indices), b.labels, this.config.loss))),
-    );
-    let values: Float32Array;
+    let lossSum: tf.Tensor | null = null;
     let total: number;
+    let m: RetrievalScores;
     try {
-      [values, total] = await Promise.all([
-        outputs.data() as Promise<Float32Array>,
-        lossSum.data().then((d) => d[0]),
+      lossSum = tf.tidy(() =>
+        tf.addN(this.validationBatches.map((b) => tripletLoss(tf.gather(outputs, b.indices), b.labels, this.config.loss))),
+      );
+      // both settle before `outputs` is freed, even when one of them fails
+      const [loss, metrics] = await Promise.allSettled([
+        lossSum.data(),
+        (async () =>
+          this.metrics(outputs, this.dim, labels, {
+            distance: this.config.loss.distance,
+            queryCount: this.config.validationQueries ?? undefined,
+            seed: this.config.seed,
+          }))(),
       ]);
+      if (loss.status === 'rejected') throw loss.reason;
+      if (metrics.status === 'rejected') throw metrics.reason;
+      total = loss.value[0];
+      m = metrics.value;
     } finally {
-      tf.dispose([outputs, lossSum]);
+      tf.dispose([outputs, ...(lossSum ? [lossSum] : [])]);
     }
-    const m = this.metrics(values, this.dim, labels, {
-      distance: this.config.loss.distance,
-      queryCount: this.config.validationQueries ?? undefined,
-      seed: this.config.seed,
-    });
     return {
       validationLoss: total / this.validationBatches.length,
       rPrecision: m.rPrecision,
@@ -649,6 +663,19 @@ export class HeadTrainer {
       const out = y.dataSync() as Float32Array;
       y.dispose();
       return out;
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /** The model's eval-mode outputs for input rows of `inputDim` values, left on the backend. */
+  outputs(inputs: Float32Array): tf.Tensor2D {
+    this.checkUsable();
+    if (inputs.length % this.inputDim !== 0) throw new Error(`${inputs.length} values do not make rows of ${this.inputDim}`);
+    const n = inputs.length / this.inputDim;
+    const x = tf.tensor(inputs, this.top ? [n, ...this.top.cutShape] : [n, this.dim]);
+    try {
+      return this.top ? this.outputsOf(x) : this.head.apply(x as tf.Tensor2D, false);
     } finally {
       x.dispose();
     }
