@@ -15,7 +15,7 @@ import { retrievalMetrics } from '../core/eval/retrievalMetrics';
 import { EmbeddingCache } from '../storage/embeddingCache';
 import { putThumbnails } from '../storage/sessionDb';
 import { isQuotaError } from '../storage/studioDb';
-import { activateBackend, probeBackends } from './backends';
+import { activateBackend, probeBackends, wasmThreads } from './backends';
 import { fastestBackend, timeBackend } from './benchmarkBackends';
 import { BitmapDecoder } from './bitmapDecoder';
 import { BrowserDatasetFile } from './browserFile';
@@ -187,7 +187,8 @@ async function chooseBackend(
     reason = 'fastest of the backends timed just now';
   }
   if (!name || !(await activateBackend(name))) throw new JobError('backend', 'No tfjs backend could start in this browser.');
-  post({ type: 'backend-chosen', jobId, backend: name, adapter: statuses.find((s) => s.name === name)?.adapter, reason });
+  const threads = name === 'wasm' ? wasmThreads() : undefined;
+  post({ type: 'backend-chosen', jobId, backend: name, adapter: statuses.find((s) => s.name === name)?.adapter, ...(threads ? { threads } : {}), reason });
   return name;
 }
 
