@@ -26,12 +26,14 @@ export interface StudioServer {
 }
 
 /** Starts Vite's dev server for the project on a free port. */
-export async function startStudio(): Promise<StudioServer> {
+/** The dev server; `isolated: false` serves without cross-origin isolation (WASM on one thread). */
+export async function startStudio(opts: { isolated?: boolean } = {}): Promise<StudioServer> {
+  const notIsolated = { 'Cross-Origin-Opener-Policy': 'unsafe-none', 'Cross-Origin-Embedder-Policy': 'unsafe-none' };
   const server: ViteDevServer = await createServer({
     root: projectRoot,
     configFile: path.join(projectRoot, 'vite.config.ts'),
     logLevel: 'warn',
-    server: { port: 0, strictPort: false, host: '127.0.0.1', hmr: false },
+    server: { port: 0, strictPort: false, host: '127.0.0.1', hmr: false, ...(opts.isolated === false ? { headers: notIsolated } : {}) },
     clearScreen: false,
   });
   await server.listen();
