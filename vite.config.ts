@@ -1,10 +1,47 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
+import type { Plugin } from 'vite';
+
+const FACTORY = 'tfjs-backend-wasm-threaded-simd.js';
+const SCRIPT_DIR =
+  "  var _scriptDir = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : undefined;\n" +
+  "  if (typeof __filename !== 'undefined') _scriptDir = _scriptDir || __filename;\n";
+const INNER = '  return (\nfunction(WasmBackendModuleThreadedSimd) {\n';
+
+/**
+ * Makes tfjs 4.22's threaded WASM build survive minification. tfjs starts each of its thread
+ * workers from `factory.toString()`, so that function must not use anything from outside it;
+ * but Emscripten declares `_scriptDir` just outside, and a minifier, seeing the declaration,
+ * drops the `typeof _scriptDir` guard inside: every thread worker of a production build then
+ * throws "<name> is not defined" and the backend never starts (tfjs issues #4253, #4539).
+ * Moving the declaration into the function keeps it self-contained (in a browser it is
+ * `undefined` either way). Fails the build if the file no longer looks as expected.
+ */
+function tfjsWasmThreads(): Plugin {
+  return {
+    name: 'tfjs-wasm-threads-minifier-safe',
+    transform(code, id) {
+      if (!id.split('?')[0].endsWith(`/wasm-out/${FACTORY}`)) return null;
+      if (!code.includes(SCRIPT_DIR + INNER)) {
+        this.error(`${FACTORY} changed: check that its thread workers still start in a production build, then update tfjsWasmThreads in vite.config.ts`);
+      }
+      return { code: code.replace(SCRIPT_DIR + INNER, INNER + SCRIPT_DIR), map: null };
+    },
+  };
+}
+
+// Cross-origin isolation: SharedArrayBuffer, hence the threaded WASM backend (README, "Hosting")
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
 
 export default defineConfig({
-  plugins: [react()],
-  worker: { format: 'es' },
-  server: { port: 5173 },
+  plugins: [react(), tfjsWasmThreads()],
+  // the workers are bundled with their own plugins (config.plugins only reach them in dev)
+  worker: { format: 'es', plugins: () => [tfjsWasmThreads()] },
+  server: { port: 5173, headers: isolation },
+  preview: { headers: isolation },
   optimizeDeps: {
     // The worker is not reachable from index.html's import graph, so list its entry and
     // every tfjs package: pre-bundled together they share ONE tfjs-core (one engine). An

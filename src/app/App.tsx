@@ -43,7 +43,7 @@ function onWorkerEvent(event: EmbedEvent): void {
     session.set((s) => ({ loadedEncoder: event.encoder, backends: { ...s.backends, error: null } }));
   }
   if (event.type === 'backend-chosen') {
-    session.set((s) => ({ backends: { ...s.backends, running: { backend: event.backend, adapter: event.adapter, reason: event.reason } } }));
+    session.set((s) => ({ backends: { ...s.backends, running: { backend: event.backend, adapter: event.adapter, threads: event.threads, reason: event.reason } } }));
   }
   if (event.type === 'benchmark-figure') {
     session.set((s) => ({ backends: { ...s.backends, timings: [...s.backends.timings.filter((t) => t.name !== event.timing.name), event.timing] } }));

@@ -245,7 +245,7 @@ async function embedMissing(
   };
 }
 
-function metricsOf(set: { embeddings: Float32Array; labels: Int32Array }, dim: number, distance: DistanceName, options: RecipeOptions): MetricsSummary {
+function metricsOf(set: { embeddings: Float32Array; labels: Int32Array }, dim: number, distance: DistanceName, options: RecipeOptions): Promise<MetricsSummary> {
   return retrievalMetrics(set.embeddings, dim, set.labels, { distance, queryCount: options.evalQueries, seed: options.split.seed });
 }
 
@@ -346,11 +346,11 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   const train = gather(trainRecords, cache, cutCache);
   const validation = gather(validationRecords, cache, cutCache);
   const distance = trainingConfig.loss.distance;
-  const baseline = metricsOf(validation, dim, distance, options);
+  const baseline = await metricsOf(validation, dim, distance, options);
   say(`Baseline (frozen encoder) on ${validation.labels.length} test images: R-Precision ${baseline.rPrecision.toFixed(4)} (macro ${baseline.rPrecisionMacro.toFixed(4)}), P@1 ${baseline.precisionAt1.toFixed(4)}, MAP@R ${baseline.mapAtR.toFixed(4)}`);
 
   const sets = selectionSets(train, validation, dim, trainingConfig.selection, split.seed);
-  const heldOutBaseline = sets.charted ? metricsOf(sets.selection, dim, distance, options) : null;
+  const heldOutBaseline = sets.charted ? await metricsOf(sets.selection, dim, distance, options) : null;
   say(
     sets.charted
       ? `Model selection: held out ${sets.heldOutClasses.length} of ${split.trainClasses.length} training classes (${sets.selection.labels.length} images) to choose the epoch; the test classes are charted, never used to choose.`
@@ -391,9 +391,9 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
       epochs: headState.epoch,
       bestEpoch: headState.bestEpoch,
       seconds: (Date.now() - started) / 1000,
-      test: metricsOf({ embeddings: headTrainer.embed(validation.embeddings), labels: validation.labels }, dim, distance, options),
+      test: await metricsOf({ embeddings: headTrainer.embed(validation.embeddings), labels: validation.labels }, dim, distance, options),
       heldOut: sets.charted
-        ? metricsOf({ embeddings: headTrainer.embed(sets.selection.embeddings), labels: sets.selection.labels }, dim, distance, options)
+        ? await metricsOf({ embeddings: headTrainer.embed(sets.selection.embeddings), labels: sets.selection.labels }, dim, distance, options)
         : null,
       history: headState.history,
     };
@@ -416,9 +416,9 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   const trainingSeconds = (Date.now() - trainingStarted) / 1000;
   if (state.error) say(`Training stopped: ${state.error}`);
   const tunedValidation = { embeddings: trainer.embed(testInputs.embeddings), labels: validation.labels };
-  const tuned = metricsOf(tunedValidation, dim, distance, options);
+  const tuned = await metricsOf(tunedValidation, dim, distance, options);
   const heldOutTuned = charted
-    ? metricsOf({ embeddings: trainer.embed(inputSets.selection.embeddings), labels: inputSets.selection.labels }, dim, distance, options)
+    ? await metricsOf({ embeddings: trainer.embed(inputSets.selection.embeddings), labels: inputSets.selection.labels }, dim, distance, options)
     : null;
   say(`Tuned (best epoch ${state.bestEpoch}): R-Precision ${tuned.rPrecision.toFixed(4)} (macro ${tuned.rPrecisionMacro.toFixed(4)}), P@1 ${tuned.precisionAt1.toFixed(4)}, MAP@R ${tuned.mapAtR.toFixed(4)}`);
 

@@ -90,7 +90,7 @@ async function main() {
 
   // exact retrieval metrics over the whole gallery: what one validation pass costs at full size
   t = performance.now();
-  retrievalMetrics(data, dim, labels, { distance: 'cosine' });
+  await retrievalMetrics(data, dim, labels, { distance: 'cosine' });
   const metricsMs = performance.now() - t;
 
   const report = {

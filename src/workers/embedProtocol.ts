@@ -31,12 +31,21 @@ export interface AdapterInfo {
   isFallbackAdapter: boolean;
 }
 
+/** The threads the WASM backend computes on. */
+export interface WasmThreads {
+  count: number;
+  /** Why that many, e.g. no cross-origin isolation. */
+  reason: string;
+}
+
 export interface BackendStatus {
   name: BackendName;
   available: boolean;
   /** Why it is not available. */
   reason?: string;
   adapter?: AdapterInfo;
+  /** WASM only. */
+  threads?: WasmThreads;
 }
 
 /** Timing of the chosen encoder on one backend (after a warm-up batch). */
@@ -155,7 +164,7 @@ export type EmbedEvent =
   | { type: 'model-ready'; jobId: string; encoder: EncoderSummary }
   | { type: 'benchmark-figure'; jobId: string; timing: BackendTiming }
   | { type: 'benchmark-done'; jobId: string; timings: BackendTiming[]; fastest: BackendName | null }
-  | { type: 'backend-chosen'; jobId: string; backend: BackendName; adapter?: AdapterInfo; reason: string }
+  | { type: 'backend-chosen'; jobId: string; backend: BackendName; adapter?: AdapterInfo; threads?: WasmThreads; reason: string }
   | { type: 'cache-checked'; jobId: string; total: number; cached: number; missing: number; readMs: number }
   | {
       type: 'progress';

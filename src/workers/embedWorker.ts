@@ -15,7 +15,7 @@ import { retrievalMetrics } from '../core/eval/retrievalMetrics';
 import { EmbeddingCache } from '../storage/embeddingCache';
 import { putThumbnails } from '../storage/sessionDb';
 import { isQuotaError } from '../storage/studioDb';
-import { activateBackend, probeBackends } from './backends';
+import { activateBackend, probeBackends, wasmThreads } from './backends';
 import { fastestBackend, timeBackend } from './benchmarkBackends';
 import { BrowserDatasetFile } from './browserFile';
 import { inThreadDecoder, openDecoder, type EmbedDecoder } from './decodePool';
@@ -187,7 +187,8 @@ async function chooseBackend(
     reason = 'fastest of the backends timed just now';
   }
   if (!name || !(await activateBackend(name))) throw new JobError('backend', 'No tfjs backend could start in this browser.');
-  post({ type: 'backend-chosen', jobId, backend: name, adapter: statuses.find((s) => s.name === name)?.adapter, reason });
+  const threads = name === 'wasm' ? wasmThreads() : undefined;
+  post({ type: 'backend-chosen', jobId, backend: name, adapter: statuses.find((s) => s.name === name)?.adapter, ...(threads ? { threads } : {}), reason });
   return name;
 }
 
@@ -350,7 +351,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
     const embedSeconds = (performance.now() - embedStarted) / 1000;
 
     if (!cancelled) {
-      const metrics = baseline(all, has, dim, images.map((i) => i.classId), options.validationClasses);
+      const metrics = await baseline(all, has, dim, images.map((i) => i.classId), options.validationClasses);
       if (metrics) post({ type: 'metrics', jobId, metrics, fromCacheOnly: missing.length === 0 });
     }
     post({
@@ -373,13 +374,13 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
 }
 
 /** Retrieval metrics of the frozen encoder on the validation classes' embedded images. */
-function baseline(
+async function baseline(
   all: Float32Array,
   has: Uint8Array,
   dim: number,
   classIds: number[],
   validationClasses: number[],
-): BaselineMetrics | null {
+): Promise<BaselineMetrics | null> {
   const validation = new Set(validationClasses);
   const rows: number[] = [];
   for (let i = 0; i < classIds.length; i++) if (has[i] && validation.has(classIds[i])) rows.push(i);
@@ -391,7 +392,7 @@ function baseline(
     embeddings.set(all.subarray(i * dim, (i + 1) * dim), r * dim);
     labels[r] = classIds[i];
   });
-  const m = retrievalMetrics(embeddings, dim, labels);
+  const m = await retrievalMetrics(embeddings, dim, labels);
   return {
     rPrecision: m.rPrecision,
     rPrecisionMacro: m.rPrecisionMacro,

@@ -74,16 +74,16 @@ export class SearchGallery {
   }
 
   /** Base (and tuned, with a head) retrieval metrics on the gallery, measured as training does. */
-  metrics(ev: EvaluationOptions): { base: RetrievalSummary; tuned: RetrievalSummary | null } {
-    const measure = (v: Float32Array): RetrievalSummary => {
-      const m = retrievalMetrics(v, this.dim, this.labels, {
+  async metrics(ev: EvaluationOptions): Promise<{ base: RetrievalSummary; tuned: RetrievalSummary | null }> {
+    const measure = async (v: Float32Array): Promise<RetrievalSummary> => {
+      const m = await retrievalMetrics(v, this.dim, this.labels, {
         distance: ev.distance,
         queryCount: ev.queryCount ?? undefined,
         seed: ev.seed,
       });
       return { rPrecision: m.rPrecision, rPrecisionMacro: m.rPrecisionMacro, precisionAt1: m.precisionAt1, mapAtR: m.mapAtR };
     };
-    return { base: measure(this.vectors), tuned: this.tunedVectors ? measure(this.tunedVectors) : null };
+    return { base: await measure(this.vectors), tuned: this.tunedVectors ? await measure(this.tunedVectors) : null };
   }
 
   row(space: Space, i: number): Float32Array {

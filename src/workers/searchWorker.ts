@@ -82,7 +82,7 @@ async function handle(request: Exclude<SearchRequest, { type: 'cancel' }>, signa
       const started = performance.now();
       await ensureBackend();
       g.setHead(request.weights);
-      const m = g.metrics(request.evaluation);
+      const m = await g.metrics(request.evaluation);
       post({ type: 'head-set', reqId, base: m.base, tuned: m.tuned, ms: performance.now() - started });
       return;
     }

@@ -150,7 +150,17 @@ export class TrainSession {
         validation: sets.selection,
         dim,
         initialWeights: request.initialWeights,
-        chart: charted ? (embed) => retrievalMetrics(embed(charted.embeddings), dim, charted.labels, metricsOpts) : undefined,
+        // on the backend: a synchronous read-back fails on WebGPU
+        chart: charted
+          ? async (_embed, outputs) => {
+              const tuned = outputs(charted.embeddings);
+              try {
+                return await retrievalMetrics(tuned, dim, charted.labels, metricsOpts);
+              } finally {
+                tuned.dispose();
+              }
+            }
+          : undefined,
       });
     } catch (e) {
       throw new TrainRunError('data', e instanceof Error ? e.message : String(e));
@@ -159,7 +169,7 @@ export class TrainSession {
     if (this.stopRequested) trainer.stop();
 
     deps.post({ type: 'loading', runId, stage: 'Measuring the frozen encoder…' });
-    const base = retrievalMetrics(validation.embeddings, dim, validation.labels, {
+    const base = await retrievalMetrics(validation.embeddings, dim, validation.labels, {
       distance: config.loss.distance,
       queryCount: config.validationQueries ?? undefined,
       seed: config.seed,
@@ -167,7 +177,7 @@ export class TrainSession {
     const baseline = pickMetrics(base);
     const heldOutBaseline = sets.charted
       ? pickMetrics(
-          retrievalMetrics(sets.selection.embeddings, dim, sets.selection.labels, {
+          await retrievalMetrics(sets.selection.embeddings, dim, sets.selection.labels, {
             distance: config.loss.distance,
             queryCount: config.validationQueries ?? undefined,
             seed: config.seed,

@@ -14,8 +14,12 @@
  * - bytes stored per embedding, and the time to read 10,000 cached embeddings (10,000
  *   synthetic ones are written, then removed).
  *
- *   npm run bench:browser -- [--rounds 2] [--batch 32] [--v2] [--decode-workers 0,auto] [--out bench-browser.json]
+ * - head seconds per epoch on WASM (tests/bench/headEpochWorker.ts: 1,280-d synthetic clusters,
+ *   32 x 8 batches, validation loss and exact metrics each epoch), and the WASM thread count.
  *
+ *   npm run bench:browser -- [--rounds 2] [--batch 32] [--v2] [--decode-workers 0,auto] [--no-isolation] [--head-epochs 3] [--out bench-browser.json]
+ *
+ * --no-isolation serves the page without COOP/COEP: WASM then runs on one thread (compare).
  * --v2 adds MobileNetV2 1.0 (224) on a subset (4 classes × 30 images of stanford-cars-40-folders).
  * Figures vary with the machine's load: the rounds alternate pipeline and bare runs.
  */
@@ -35,6 +39,8 @@ function arg(name: string, fallback: string): string {
 const rounds = Number(arg('rounds', '2'));
 const batchSize = Number(arg('batch', '32'));
 const withV2 = process.argv.includes('--v2');
+const isolated = !process.argv.includes('--no-isolation');
+const headEpochs = Number(arg('head-epochs', '3'));
 const out = arg('out', 'bench-browser.json');
 /** Decode pool sizes to run the pipeline with: 'auto' = the studio's default (cores - 1, at least 1), 0 = no pool. */
 const decodeSettings = arg('decode-workers', '0,auto').split(',');
@@ -207,6 +213,30 @@ async function storageBench(page: Page) {
   });
 }
 
+interface HeadEpochs {
+  threads?: { count: number; reason: string };
+  stepsPerEpoch: number;
+  secondsPerEpoch: number[];
+}
+
+/** Head epochs on WASM in a worker of the page (tests/bench/headEpochWorker.ts). */
+function headEpochRun(page: Page): Promise<HeadEpochs> {
+  return page.evaluate(
+    (epochs) =>
+      new Promise<HeadEpochs>((resolve, reject) => {
+        const worker = new Worker('/tests/bench/headEpochWorker.ts', { type: 'module' });
+        worker.onerror = (e) => reject(new Error(e.message));
+        worker.onmessage = (e) => {
+          worker.terminate();
+          if (e.data.ok) resolve(e.data.result);
+          else reject(new Error(e.data.error));
+        };
+        worker.postMessage({ epochs, dim: 1280, classes: 98, perClass: 42 });
+      }),
+    headEpochs,
+  );
+}
+
 /** classes × perClass images of stanford-cars-40-folders in a temp folder. */
 function subset(classes: number, perClass: number): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'bench-subset-'));
@@ -267,7 +297,7 @@ async function compare(browser: Browser, url: string, modelUrl: string, folder: 
 }
 
 async function main(): Promise<void> {
-  const server = await startStudio();
+  const server = await startStudio({ isolated });
   const browser = await launchBrowser();
   const temp: string[] = [];
   try {
@@ -282,6 +312,17 @@ async function main(): Promise<void> {
       machine: { cpus: os.cpus().length, hardwareConcurrency: await page.evaluate(() => navigator.hardwareConcurrency), loadAverage: os.loadavg().map((x) => round(x, 2)), browser: browser.context.browser()?.version() ?? 'chromium' },
       backend: 'wasm',
     };
+    await page.goto(server.url);
+    const head = await headEpochRun(page);
+    results.wasm = { crossOriginIsolated: await page.evaluate(() => crossOriginIsolated), threads: head.threads };
+    const perEpoch = round(median(head.secondsPerEpoch), 2);
+    results.headEpochs = {
+      data: '98 + 98 classes x 42 vectors, 1,280-d, batches 32 x 8',
+      stepsPerEpoch: head.stepsPerEpoch,
+      secondsPerEpoch: perEpoch,
+      all: head.secondsPerEpoch.map((x) => round(x, 2)),
+    };
+    console.error(`[bench] head on wasm (${head.threads?.count} threads): ${perEpoch} s/epoch`);
     results['mobilenet-v1-0.25-128 on stanford-cars-40 (1,619 images)'] = await compare(browser, server.url, v1Url, sharedPath('data', 'stanford-cars-40'), 1619);
     if (withV2) {
       const folder = subset(4, 30);

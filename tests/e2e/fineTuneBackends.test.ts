@@ -3,7 +3,7 @@ import { launchBrowser, serveModelAt, startStudio, TEST_MODEL, TEST_MODEL_URL, t
 
 type Result = { backend: string; formulation: string; losses: number[] };
 
-describe('fine-tuning the top in the browser: WebGPU (SwiftShader) and WASM', () => {
+describe('training and evaluation in the browser: WebGPU (SwiftShader) and WASM', () => {
   let server: StudioServer;
   let browser: Browser;
 
@@ -15,6 +15,32 @@ describe('fine-tuning the top in the browser: WebGPU (SwiftShader) and WASM', ()
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+  });
+
+  it('retrieval metrics run on webgpu (no synchronous read): the hand-computed numbers, ties by lower index, as on wasm, no tensor left', async () => {
+    const { page } = browser;
+    await page.goto(`${server.url}tests/e2e/support/fineTune.html`);
+    const run = (backend: string) =>
+      page.evaluate(`new Promise((resolve, reject) => {
+        const worker = new Worker('/tests/e2e/support/evaluationWorker.ts', { type: 'module' });
+        worker.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data.result));
+        worker.onerror = (e) => reject(new Error(e.message));
+        worker.postMessage({ backend: ${JSON.stringify(backend)} });
+      })`) as Promise<Record<string, unknown> & { backend: string; leaked: number }>;
+    const webgpu = await run('webgpu');
+    const wasm = await run('wasm');
+    expect(webgpu.backend).toBe('webgpu');
+    expect(webgpu).toMatchObject({
+      hand: { queryCount: 6, skippedQueries: 1, precisionAt1: 5 / 6 },
+      same: { rPrecision: 0.25 },
+      leaked: 0,
+    });
+    const hand = webgpu.hand as { rPrecision: number; rPrecisionMacro: number; mapAtR: number };
+    expect(hand.rPrecision).toBeCloseTo(9 / 14, 12);
+    expect(hand.rPrecisionMacro).toBeCloseTo(11 / 18, 12);
+    expect(hand.mapAtR).toBeCloseTo(11 / 18, 12);
+    expect(webgpu.fromTensor).toEqual(webgpu.fromValues);
+    expect({ ...webgpu, backend: 'wasm' }).toEqual(wasm);
   });
 
   it('a few joint steps (tiny batches) give the same losses on webgpu (the layers\' own conv gradients) and wasm (primitives)', async () => {

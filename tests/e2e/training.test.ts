@@ -58,6 +58,16 @@ describe('training the head in a worker, with live charts and a run history (rea
     await server?.close();
   });
 
+  it('embedded on threaded WASM: the page is cross-origin isolated and the backend label says how many threads', async () => {
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    const running = await page.getByTestId('backend-running').innerText();
+    const threads = Number(/(\d+) threads?:/.exec(running)?.[1]);
+    expect(running, running).toMatch(/^Running on wasm/);
+    // one per logical core: more than one wherever the machine has them (this one has 2)
+    expect(threads).toBe(await page.evaluate(() => navigator.hardwareConcurrency));
+    expect(threads).toBeGreaterThan(1);
+  });
+
   it("refuses invalid settings with the engine's message, before starting", async () => {
     await setSetting(page, 'learningRate', '0');
     await expect.poll(() => page.getByTestId('training-panel').innerText()).toContain('learningRate must be > 0 and ≤ 1, got 0');

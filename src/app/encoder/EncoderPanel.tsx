@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { inferModelCard } from '../../core/encoder/inferModelCard';
 import type { ModelCard } from '../../core/encoder/modelCard';
-import type { AdapterInfo, BackendName, BackendStatus, BackendTiming, EncoderSummary } from '../../workers/embedProtocol';
+import type { AdapterInfo, BackendName, BackendStatus, BackendTiming, EncoderSummary, WasmThreads } from '../../workers/embedProtocol';
 import { BACKEND_ORDER } from '../../workers/embedProtocol';
 import { readPicked } from '../dataset/folderFiles';
 import { formatBytes } from '../format';
@@ -12,7 +12,7 @@ export interface BackendView {
   statuses: BackendStatus[] | null;
   timings: BackendTiming[];
   measuring: boolean;
-  running: { backend: BackendName; adapter?: AdapterInfo; reason: string } | null;
+  running: { backend: BackendName; adapter?: AdapterInfo; threads?: WasmThreads; reason: string } | null;
   error: string | null;
 }
 
@@ -45,6 +45,10 @@ function useFolderCard(choice: EncoderChoice): { card?: ModelCard; bytes?: numbe
 function adapterText(a: AdapterInfo): string {
   const parts = [a.vendor, a.architecture, a.device, a.description].filter(Boolean);
   return `${parts.join(' · ') || 'unnamed adapter'}${a.isFallbackAdapter ? ' (software fallback adapter)' : ''}`;
+}
+
+function threadsText(t: WasmThreads): string {
+  return `${t.count} ${t.count === 1 ? 'thread' : 'threads'}: ${t.reason}`;
 }
 
 export function EncoderPanel(props: {
@@ -195,7 +199,8 @@ export function EncoderPanel(props: {
           {backends.running && (
             <p data-testid="backend-running">
               Running on <strong>{backends.running.backend}</strong>
-              {backends.running.adapter ? ` — ${adapterText(backends.running.adapter)}` : ''} ({backends.running.reason})
+              {backends.running.adapter ? ` — ${adapterText(backends.running.adapter)}` : ''}
+              {backends.running.threads ? ` — ${threadsText(backends.running.threads)}` : ''} ({backends.running.reason})
             </p>
           )}
           {backends.error && <p className="error">{backends.error}</p>}
@@ -217,6 +222,7 @@ export function EncoderPanel(props: {
                       <td>
                         {s.available ? 'available' : `unavailable: ${s.reason ?? ''}`}
                         {s.adapter && <div className="muted">{adapterText(s.adapter)}</div>}
+                        {s.threads && <div className="muted" data-testid={`backend-threads-${s.name}`}>{threadsText(s.threads)}</div>}
                       </td>
                       <td data-testid={`backend-ips-${s.name}`}>
                         {t ? (t.error ? t.error : `${t.imagesPerSecond.toFixed(1)} (batch ${t.batchSize})`) : '—'}

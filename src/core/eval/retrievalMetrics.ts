@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { sampleIndices } from '../random/randomSource';
-import { l2NormalisedRows, smallestK, squaredNorms } from './select';
+import { l2NormalisedRows, squaredNorms } from './select';
 
 export type Distance = 'cosine' | 'euclidean';
 
@@ -34,32 +34,44 @@ export interface RetrievalMetrics {
   skippedQueries: number;
 }
 
+/** Labelled embeddings as values (row-major) or as a [N, dim] tensor already on the backend. */
+export type Embeddings = Float32Array | tf.Tensor;
+
+/** Below every finite similarity but above the excluded query itself (-Infinity). */
+const NAN_SIMILARITY = -3.4028234663852886e38;
+
 /**
- * Retrieval metrics of labelled embeddings (row-major `labels.length x dim`). Every item
- * (or a seeded sample of `queryCount` items) is a query against all other items; the
- * R_q = (items sharing its label) - 1 nearest are retrieved, ties broken by lower index.
+ * Retrieval metrics of labelled embeddings (`labels.length` rows of `dim`). Every item (or a
+ * seeded sample of `queryCount` items) is a query against all other items; the R_q =
+ * (items sharing its label) - 1 nearest are retrieved, ties broken by lower index.
  *
- * Similarities are computed with tf.matMul in blocks of queries (cosine: on L2-normalised
- * rows; euclidean: |g|^2 - 2 q.g, which orders like the distance), then each row's R_q
- * nearest are selected in O(N) and only those are sorted. Synchronous (uses dataSync) and
- * works on whichever tfjs backend is active.
+ * Everything heavy runs on the active tfjs backend, in blocks of queries: the similarities
+ * (tf.matMul; cosine on L2-normalised rows, euclidean as 2 q.g - |g|^2, which orders like the
+ * distance), the nearest max R_q of each query (tf.topk, which breaks ties by lower index)
+ * and the label comparison. Only each block's hit flags (queries x max R_q) are read back,
+ * asynchronously, so this also works where a synchronous read cannot (WebGPU).
+ *
+ * Values are normalised here on the CPU exactly as before; a tensor is normalised on the
+ * backend (float32, so a near-tie may order differently than from the same values).
  */
-export function retrievalMetrics(
-  embeddings: Float32Array,
+export async function retrievalMetrics(
+  embeddings: Embeddings,
   dim: number,
   labels: Int32Array,
   opts: RetrievalMetricsOptions = {},
-): RetrievalMetrics {
+): Promise<RetrievalMetrics> {
   const distance = opts.distance ?? 'cosine';
   if (distance !== 'cosine' && distance !== 'euclidean') {
     throw new Error(`retrievalMetrics: unknown distance '${String(distance)}'`);
   }
   const n = labels.length;
   if (!Number.isInteger(dim) || dim <= 0) throw new Error(`retrievalMetrics: bad dim ${dim}`);
-  if (embeddings.length !== n * dim) {
-    throw new Error(
-      `retrievalMetrics: ${embeddings.length} values do not make ${n} rows of ${dim}`,
-    );
+  if (embeddings instanceof Float32Array) {
+    if (embeddings.length !== n * dim) {
+      throw new Error(`retrievalMetrics: ${embeddings.length} values do not make ${n} rows of ${dim}`);
+    }
+  } else if (embeddings.rank !== 2 || embeddings.shape[0] !== n || embeddings.shape[1] !== dim) {
+    throw new Error(`retrievalMetrics: a tensor of shape [${embeddings.shape.join(', ')}] is not ${n} rows of ${dim}`);
   }
 
   const classSize = new Map<number, number>();
@@ -72,77 +84,52 @@ export function retrievalMetrics(
       : null;
   const queries: number[] = [];
   let skipped = 0;
+  let k = 0;
   const nCand = candidates ? candidates.length : n;
   for (let c = 0; c < nCand; c++) {
     const q = candidates ? candidates[c] : c;
-    if ((classSize.get(labels[q]) ?? 0) > 1) queries.push(q);
-    else skipped++;
+    const size = classSize.get(labels[q]) ?? 0;
+    if (size > 1) {
+      queries.push(q);
+      k = Math.max(k, size - 1);
+    } else skipped++;
   }
 
-  const empty: RetrievalMetrics = {
-    rPrecision: NaN,
-    rPrecisionMacro: NaN,
-    precisionAt1: NaN,
-    mapAtR: NaN,
-    queryCount: 0,
-    skippedQueries: skipped,
-  };
-  if (queries.length === 0) return empty;
-
-  const gallery = distance === 'cosine' ? l2NormalisedRows(embeddings, dim) : embeddings;
-  const sq = distance === 'euclidean' ? squaredNorms(embeddings, dim) : null;
+  if (queries.length === 0) {
+    return { rPrecision: NaN, rPrecisionMacro: NaN, precisionAt1: NaN, mapAtR: NaN, queryCount: 0, skippedQueries: skipped };
+  }
 
   const blockSize = Math.max(
     1,
     Math.floor(opts.blockSize ?? Math.max(1, Math.min(2048, Math.floor(4_000_000 / n)))),
   );
 
+  const prepared = prepareGallery(embeddings, n, dim, distance);
+  const labelsT = tf.tensor1d(labels, 'int32');
   let sumHits = 0;
   let sumR = 0;
   let sumRatio = 0;
   let sumP1 = 0;
   let sumAp = 0;
-  const keys = new Float64Array(n);
-  const scratch = new Float64Array(n);
-
-  // Gallery held transposed (dim x N): on WASM a plain matMul is ~10x faster than transposeB.
-  const galleryT = tf.tidy(() => tf.transpose(tf.tensor2d(gallery, [n, dim])));
   try {
     for (let start = 0; start < queries.length; start += blockSize) {
       const b = Math.min(blockSize, queries.length - start);
-      const qData = new Float32Array(b * dim);
-      for (let r = 0; r < b; r++) {
-        const q = queries[start + r];
-        qData.set(gallery.subarray(q * dim, (q + 1) * dim), r * dim);
-      }
-      const sims = tf.tidy(() => tf.matMul(tf.tensor2d(qData, [b, dim]), galleryT));
-      let s: Float32Array;
+      const block = Int32Array.from(queries.slice(start, start + b));
+      const ranks = Int32Array.from(block, (q) => (classSize.get(labels[q]) as number) - 1);
+      const hitsT = blockHits(prepared, labelsT, block, ranks, k);
+      let hit: ArrayLike<number>;
       try {
-        s = sims.dataSync() as Float32Array;
+        hit = (await hitsT.data()) as ArrayLike<number>;
       } finally {
-        sims.dispose();
+        hitsT.dispose();
       }
       for (let r = 0; r < b; r++) {
-        const q = queries[start + r];
-        const o = r * n;
-        if (sq) {
-          for (let j = 0; j < n; j++) {
-            const v = sq[j] - 2 * s[o + j];
-            keys[j] = v === v ? v : Infinity;
-          }
-        } else {
-          for (let j = 0; j < n; j++) {
-            const v = -s[o + j];
-            keys[j] = v === v ? v : Infinity;
-          }
-        }
-        const label = labels[q];
-        const R = (classSize.get(label) as number) - 1;
-        const nearest = smallestK(keys, n, R, q, scratch);
+        const R = ranks[r];
+        const o = r * k;
         let hits = 0;
         let ap = 0;
-        for (let i = 0; i < nearest.length; i++) {
-          if (labels[nearest[i]] === label) {
+        for (let i = 0; i < R; i++) {
+          if (hit[o + i]) {
             hits++;
             ap += hits / (i + 1);
           }
@@ -151,11 +138,12 @@ export function retrievalMetrics(
         sumR += R;
         sumRatio += hits / R;
         sumAp += ap / R;
-        if (labels[nearest[0]] === label) sumP1++;
+        if (hit[o]) sumP1++;
       }
     }
   } finally {
-    galleryT.dispose();
+    tf.dispose([prepared.rows, prepared.transposed, labelsT]);
+    if (prepared.squaredNorms) prepared.squaredNorms.dispose();
   }
 
   const m = queries.length;
@@ -167,4 +155,56 @@ export function retrievalMetrics(
     queryCount: m,
     skippedQueries: skipped,
   };
+}
+
+interface PreparedGallery {
+  /** N x dim: L2-normalised rows (cosine) or the embeddings (euclidean). */
+  rows: tf.Tensor2D;
+  /** dim x N: on WASM a plain matMul is ~10x faster than one with transposeB. */
+  transposed: tf.Tensor2D;
+  /** 1 x N squared norms (euclidean only). */
+  squaredNorms: tf.Tensor2D | null;
+}
+
+function prepareGallery(embeddings: Embeddings, n: number, dim: number, distance: Distance): PreparedGallery {
+  const [rows, transposed, squared] = tf.tidy(() => {
+    let rows: tf.Tensor2D;
+    let squared: tf.Tensor2D | null = null;
+    if (embeddings instanceof Float32Array) {
+      rows = tf.tensor2d(distance === 'cosine' ? l2NormalisedRows(embeddings, dim) : embeddings, [n, dim]);
+      if (distance === 'euclidean') squared = tf.tensor2d(Float32Array.from(squaredNorms(embeddings, dim)), [1, n]);
+    } else {
+      const x = tf.cast(embeddings, 'float32') as tf.Tensor2D;
+      const norms = tf.sum(tf.square(x), 1, true);
+      if (distance === 'cosine') {
+        // zero rows stay zero, as l2NormalisedRows does
+        rows = tf.where(tf.greater(norms, 0), tf.div(x, tf.sqrt(norms)), tf.zerosLike(x)) as tf.Tensor2D;
+      } else {
+        rows = x;
+        squared = tf.reshape(norms, [1, n]);
+      }
+    }
+    return squared ? [rows, tf.transpose(rows), squared] : [rows, tf.transpose(rows)];
+  });
+  return { rows, transposed, squaredNorms: squared ?? null };
+}
+
+/**
+ * For each query of the block, whether each of its k nearest other items shares its label,
+ * counting only the first R_q ranks (b x k, nearest first; the rest read as misses).
+ */
+function blockHits(g: PreparedGallery, labels: tf.Tensor1D, block: Int32Array, ranks: Int32Array, k: number): tf.Tensor {
+  return tf.tidy(() => {
+    const n = labels.shape[0];
+    const q = tf.tensor1d(block, 'int32');
+    let sims = tf.matMul(tf.gather(g.rows, q), g.transposed);
+    if (g.squaredNorms) sims = tf.sub(tf.mul(sims, 2), g.squaredNorms);
+    // a NaN similarity ranks last; the query itself never (below everything)
+    sims = tf.where(tf.isNaN(sims), tf.fill(sims.shape, NAN_SIMILARITY), sims);
+    sims = tf.where(tf.cast(tf.oneHot(q, n), 'bool'), tf.fill(sims.shape, -Infinity), sims);
+    const { indices } = tf.topk(sims, k, true);
+    const same = tf.equal(tf.gather(labels, indices), tf.reshape(tf.gather(labels, q), [-1, 1]));
+    const counted = tf.less(tf.range(0, k, 1, 'int32').reshape([1, k]), tf.tensor2d(ranks, [ranks.length, 1], 'int32'));
+    return tf.cast(tf.logicalAnd(same, counted), 'int32');
+  });
 }

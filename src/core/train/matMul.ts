@@ -23,6 +23,9 @@ export interface MatMulPlainOptions {
  * summation order may differ). On other backends the explicit transposes cost little.
  */
 export function matMulPlain(a: tf.Tensor, b: tf.Tensor, opts: MatMulPlainOptions = {}): tf.Tensor2D {
+  if (opts.transposeB && !opts.transposeA) {
+    return opts.constantA ? timesTransposedConstantLeft(a as tf.Tensor2D)(b as tf.Tensor2D) : timesTransposed(a as tf.Tensor2D, b as tf.Tensor2D);
+  }
   return tf.tidy(() => {
     const left = (opts.transposeA ? tf.transpose(a) : a) as tf.Tensor2D;
     const right = (opts.transposeB ? tf.transpose(b) : b) as tf.Tensor2D;
@@ -41,6 +44,35 @@ const plain = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc)
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * a·bᵀ (the head's x·Wᵀ, the Gram matrix x·xᵀ) with its gradient written out: dy·b for `a` (no
+ * transpose) and dyᵀ·a for `b`, rather than autodiff through an explicit transpose, which
+ * costs a transpose of bᵀ's gradient back (1280×1280 for the head, ~40 ms each on WASM) and
+ * a transposed copy of `a`. Each element is the same products summed in the same order as
+ * (aᵀ·dy)ᵀ, so the values are those of the transposing form exactly.
+ */
+const timesTransposed = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor2D, tf.transpose(b as tf.Tensor2D)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as tf.Tensor2D[];
+      return [tf.matMul(dy as tf.Tensor2D, sb), tf.matMul(tf.transpose(dy as tf.Tensor2D), sa)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/** a·bᵀ with `a` a constant: only dyᵀ·a, for `b`. */
+function timesTransposedConstantLeft(a: tf.Tensor2D): (b: tf.Tensor2D) => tf.Tensor2D {
+  return tf.customGrad(((b: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([a]);
+    return {
+      value: tf.matMul(a, tf.transpose(b as tf.Tensor2D)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.matMul(tf.transpose(dy as tf.Tensor2D), saved[0] as tf.Tensor2D),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as (b: tf.Tensor2D) => tf.Tensor2D;
+}
 
 /** a·b with `a` a constant (closed over, so autodiff sees only `b` as an input). */
 function plainConstantLeft(a: tf.Tensor2D): (b: tf.Tensor2D) => tf.Tensor2D {

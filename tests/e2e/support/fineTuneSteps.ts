@@ -48,9 +48,6 @@ export async function fineTuneLosses(backend: BackendName, modelUrl: string): Pr
     validation: maps(3, 10),
     dim: top.featureSize,
     top,
-    // losses only: retrievalMetrics reads with dataSync, which fails on WebGPU/SwiftShader
-    // ("A valid external Instance reference no longer exists")
-    metrics: () => ({ rPrecision: 0, rPrecisionMacro: 0, precisionAt1: 0, mapAtR: 0, queryCount: 0 }),
   });
   const state = await trainer.fitAsync();
   trainer.dispose();

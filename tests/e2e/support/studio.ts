@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { build, createServer, preview, type ViteDevServer } from 'vite';
 import { projectRoot, sharedPath } from '../../support/shared';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -26,18 +26,33 @@ export interface StudioServer {
 }
 
 /** Starts Vite's dev server for the project on a free port. */
-export async function startStudio(): Promise<StudioServer> {
+/** The dev server; `isolated: false` serves without cross-origin isolation (WASM on one thread). */
+export async function startStudio(opts: { isolated?: boolean } = {}): Promise<StudioServer> {
+  const notIsolated = { 'Cross-Origin-Opener-Policy': 'unsafe-none', 'Cross-Origin-Embedder-Policy': 'unsafe-none' };
   const server: ViteDevServer = await createServer({
     root: projectRoot,
     configFile: path.join(projectRoot, 'vite.config.ts'),
     logLevel: 'warn',
-    server: { port: 0, strictPort: false, host: '127.0.0.1', hmr: false },
+    server: { port: 0, strictPort: false, host: '127.0.0.1', hmr: false, ...(opts.isolated === false ? { headers: notIsolated } : {}) },
     clearScreen: false,
   });
   await server.listen();
   const address = server.httpServer?.address();
   if (!address || typeof address === 'string') throw new Error('Vite did not report a port');
   return { url: `http://127.0.0.1:${address.port}/`, close: () => server.close() };
+}
+
+/**
+ * A production build (minified, as hosted) in `outDir`, served by `vite preview` with the
+ * config's headers. The build takes a while (about 15 s here).
+ */
+export async function startProductionStudio(outDir: string): Promise<StudioServer> {
+  const configFile = path.join(projectRoot, 'vite.config.ts');
+  await build({ root: projectRoot, configFile, logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  const server = await preview({ root: projectRoot, configFile, logLevel: 'warn', build: { outDir }, preview: { port: 0, strictPort: false, host: '127.0.0.1' } });
+  const url = server.resolvedUrls?.local[0];
+  if (!url) throw new Error('vite preview did not report a URL');
+  return { url, close: () => server.close() };
 }
 
 export interface Browser {

@@ -22,7 +22,7 @@ function gallery(n = 60, dim = 16) {
 }
 
 describe('SearchGallery (what the search worker holds)', () => {
-  it('searches base and tuned like the engine, leaving the query out; measures like retrievalMetrics', () => {
+  it('searches base and tuned like the engine, leaving the query out; measures like retrievalMetrics', async () => {
     const { g, vectors, labels, dim } = gallery();
     const head = createSkipConnectionHead(dim, { seed: 1, gateInit: 1 });
     const weights = head.getWeights();
@@ -39,9 +39,9 @@ describe('SearchGallery (what the search worker holds)', () => {
     expect(photo.base.index[0]).toBe(3);
     expect(photo.tuned!.index[0]).toBe(3);
     expect(photo.tuned!.distance[0]).toBeLessThan(1e-6);
-    const m = g.metrics({ distance: 'cosine', queryCount: null, seed: 42 });
-    expect(m.tuned!.rPrecision).toBe(retrievalMetrics(tuned, dim, labels).rPrecision);
-    expect(m.base.rPrecision).toBe(retrievalMetrics(vectors, dim, labels).rPrecision);
+    const m = await g.metrics({ distance: 'cosine', queryCount: null, seed: 42 });
+    expect(m.tuned!.rPrecision).toBe((await retrievalMetrics(tuned, dim, labels)).rPrecision);
+    expect(m.base.rPrecision).toBe((await retrievalMetrics(vectors, dim, labels)).rPrecision);
     g.setHead(null);
     expect(g.search(g.row('base', 0), 3, 0).tuned).toBeNull();
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
