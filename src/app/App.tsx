@@ -17,6 +17,7 @@ import { session, splitKey, useSession } from './session/sessionStore';
 import { Step, type StepState } from './shell/Step';
 import { isLive } from './training/trainRunState';
 import { TrainingSection } from './training/TrainingPanel';
+import { topBlocksOf } from './training/trainingSettings';
 
 function chooseEncoder(c: EncoderChoice): void {
   session.set((s) => ({
@@ -136,12 +137,20 @@ export function App() {
       classId: img.classId,
       bbox: img.bbox,
     }));
-    const { backend, embedSettings } = session.get();
+    const { backend, embedSettings, trainForm } = session.get();
+    // fine-tuning the top wanted: the embed step also caches the cut maps it trains from
+    const topBlocks = topBlocksOf(trainForm);
     try {
       await embedClient.embed(
         source,
         images,
-        { backend, batchSize: embedSettings.batchSize, cropToBox: embedSettings.cropToBox, validationClasses: split.validationClasses },
+        {
+          backend,
+          batchSize: embedSettings.batchSize,
+          cropToBox: embedSettings.cropToBox,
+          validationClasses: split.validationClasses,
+          ...(topBlocks > 0 ? { topBlocks } : {}),
+        },
         { signal: controller.signal, onEvent: onWorkerEvent },
       );
     } catch (e) {

@@ -84,6 +84,25 @@ export interface EmbedOptions {
   cropToBox: boolean;
   /** Classes the baseline metrics are computed on (the validation classes of the split). */
   validationClasses: number[];
+  /**
+   * Fine-tuning wanted ("Train the encoder's top blocks"): also cache each image's cut
+   * activation (float16) at the card's cut number `topBlocks` (1 = its default cut). 0 or
+   * absent: pooled vectors only.
+   */
+  topBlocks?: number;
+}
+
+/** The cut-map cache of an embed job (fine-tuning the top). */
+export interface CutCacheSummary {
+  /** The set's key in the cache (`cutSetKey`). */
+  key: string;
+  layer: string;
+  shape: [number, number, number];
+  /** Cut maps stored in this run, and those already stored. */
+  stored: number;
+  cached: number;
+  /** Float16 map plus key, per image. */
+  bytesPerImage: number;
 }
 
 export interface EncoderSummary {
@@ -133,7 +152,16 @@ export type EmbedRequest =
    * returns its files; with `saveTo` (an `indexeddb://` URL) also saves it there. Ends with
    * `model-exported`.
    */
-  | { type: 'export-model'; jobId: string; encoder: EncoderSource; weights: NamedWeights; readme: RunReadmeInfo; saveTo?: string }
+  | {
+      type: 'export-model';
+      jobId: string;
+      encoder: EncoderSource;
+      weights: NamedWeights;
+      readme: RunReadmeInfo;
+      saveTo?: string;
+      /** A fine-tuned top's weights under the encoder's weight names: they replace the pretrained ones in the export. */
+      topWeights?: NamedWeights;
+    }
   /** Cooperative cancel of a running job; that job still ends with its terminal event. */
   | { type: 'cancel'; jobId: string };
 
@@ -156,6 +184,8 @@ export type EmbedEvent =
       imagesPerSecond: number;
       etaSeconds: number;
       decodeMsPerImage: number;
+      /** 'cut': the second pass, caching the cut maps for fine-tuning (absent: the pooled vectors). */
+      pass?: 'cut';
     }
   | { type: 'problem'; jobId: string; path: string; message: string }
   | { type: 'metrics'; jobId: string; metrics: BaselineMetrics; fromCacheOnly: boolean }
@@ -171,6 +201,8 @@ export type EmbedEvent =
       seconds: number;
       imagesPerSecond: number;
       decodeMsPerImage: number;
+      /** Set when the job also cached cut maps (`options.topBlocks` > 0). */
+      cutMaps?: CutCacheSummary;
     }
   | {
       type: 'model-exported';
@@ -222,12 +254,16 @@ export function requestProblem(message: unknown): string | null {
       }
       if (!Number.isInteger(o.batchSize) || (o.batchSize as number) < 1) return 'batchSize must be a positive integer';
       if (!Array.isArray(o.validationClasses)) return 'validationClasses must be an array';
+      if (o.topBlocks !== undefined && (!Number.isInteger(o.topBlocks) || o.topBlocks < 0)) {
+        return `topBlocks must be an integer ≥ 0 (got ${JSON.stringify(o.topBlocks)})`;
+      }
       return null;
     }
     case 'export-model':
       if (!m.encoder) return 'export-model needs an encoder';
       if (!m.weights || typeof m.weights !== 'object') return 'export-model needs the head weights';
       if (!m.readme || typeof m.readme !== 'object') return 'export-model needs the readme information';
+      if (m.topWeights !== undefined && (!m.topWeights || typeof m.topWeights !== 'object')) return 'topWeights must be named weights';
       if (m.saveTo !== undefined && (typeof m.saveTo !== 'string' || !m.saveTo.startsWith('indexeddb://'))) {
         return `saveTo must be an indexeddb:// URL (got ${JSON.stringify(m.saveTo)})`;
       }
