@@ -327,7 +327,7 @@ export function App() {
         </Step>
 
         <Step n={4} id="train" title="Train" state={trainState} line={<span data-testid="train-step-line">{trainLine}</span>}>
-          <TrainingSection loaded={loaded} split={split} encoder={s.loadedEncoder} embeddingRunning={embedRunning} head={s.head} />
+          <TrainingSection loaded={loaded} split={split} encoder={s.loadedEncoder} encoderSource={source} embeddingRunning={embedRunning} head={s.head} />
         </Step>
 
         <Step n={5} id="use" title="Use: download, search, map" state={useState} line={useLine}>

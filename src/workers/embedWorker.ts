@@ -9,6 +9,7 @@ import { detachedFile } from '../core/data/datasetFile';
 import { imageIdentity } from '../core/data/loadDataset';
 import { artifactsOfFiles, similarityModelExport } from '../core/export/similarityModelExport';
 import { embedImages, EmbeddingAbortedError } from '../core/encoder/embedImages';
+import { assignTopWeights } from '../core/encoder/encoderTop';
 import { cutEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
 import { cutForBlocks, preprocessingKey } from '../core/encoder/modelCard';
 import { retrievalMetrics } from '../core/eval/retrievalMetrics';
@@ -118,6 +119,10 @@ async function exportModel(request: Extract<EmbedRequest, { type: 'export-model'
     throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}`);
   }
   try {
+    if (request.topWeights) {
+      if (!(encoder.model instanceof tf.LayersModel)) throw new JobError('model', 'A fine-tuned top needs a layers-model encoder; this one is a graph model.');
+      assignTopWeights(encoder.model, request.topWeights);
+    }
     const files = await similarityModelExport(encoder, request.weights, request.readme);
     let savedTo: string | null = null;
     if (request.saveTo) {

@@ -146,7 +146,9 @@ export function HeadPanel(props: {
       const stem = `${runFileStem(selectedRun)}-model`;
       const saveTo = to === 'save' ? `indexeddb://${stem}` : undefined;
       const readme = runReadmeInfo(selectedRun, encoderCard, summaryOf(selectedRun).tuned);
-      const r = await embedClient.exportModel(encoderSource, stored.weights, readme, { saveTo });
+      if (selectedRun.fineTuning && !stored.top) throw new Error('This fine-tuned run has no stored top weights.');
+      // a fine-tuned run's top replaces the pretrained one in the exported model
+      const r = await embedClient.exportModel(encoderSource, stored.weights, readme, { saveTo, ...(stored.top ? { topWeights: stored.top } : {}) });
       if (to === 'download') {
         const files = Object.fromEntries(r.files.map((f) => [`${stem}/${f.path}`, f.bytes]));
         download(zipSync(files, { level: 0 }), `${stem}.zip`, 'application/zip');
