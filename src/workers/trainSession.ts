@@ -205,7 +205,10 @@ export class TrainSession {
       const charted = inputSets.charted;
       const metricsOpts = { distance: config.loss.distance, queryCount: config.validationQueries ?? undefined, seed: config.seed };
       trainer = new HeadTrainer({
-        config: top ? { ...config, maxEpochs: config.top.maxEpochs, patience: config.top.patience } : config,
+        // fine-tuning: the top's own bounds (it overfits within a few epochs), never past the form's
+        config: top
+          ? { ...config, maxEpochs: Math.min(config.maxEpochs, config.top.maxEpochs), patience: Math.min(config.patience, config.top.patience) }
+          : config,
         train: inputSets.fit,
         validation: inputSets.selection,
         dim,
