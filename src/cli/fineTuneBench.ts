@@ -85,6 +85,7 @@ async function main(): Promise<void> {
       'top-flip': { type: 'string' },
       'top-warm-start': { type: 'string' },
       'top-flipped-views': { type: 'string' },
+      'top-classes-per-batch': { type: 'string' },
       'selection-metric': { type: 'string' },
       'skip-formulations': { type: 'boolean' },
     },
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
     topFlip: values['top-flip'] === undefined ? undefined : values['top-flip'] === 'on',
     topWarmStart: values['top-warm-start'] === undefined ? undefined : values['top-warm-start'] === 'on',
     topFlippedViews: values['top-flipped-views'] === 'on',
+    topClassesPerBatch: num(values['top-classes-per-batch']),
   };
   const runs = [];
   let fineTuning: RecipeReport['fineTuning'] = null;

@@ -67,6 +67,8 @@ export interface RecipeOptions {
     topWarmStart?: boolean;
     topEpochs?: number;
     topPatience?: number;
+    /** Classes per batch of the fine-tuning stage (default: the head's): fewer bound the top's memory on WASM. */
+    topClassesPerBatch?: number;
     /** Cache each training image's horizontally flipped view at the cut too, as an extra training sample. */
     topFlippedViews?: boolean;
   };
@@ -419,7 +421,14 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     say(`Head only (best epoch ${headStage.bestEpoch}): test R-Precision ${headStage.test.rPrecision.toFixed(4)}. Stage 2 of 2: top and head from it.`);
   }
   const trainer = new HeadTrainer({
-    config: top ? { ...trainingConfig, maxEpochs: trainingConfig.top.maxEpochs, patience: trainingConfig.top.patience } : trainingConfig,
+    config: top
+      ? {
+          ...trainingConfig,
+          maxEpochs: trainingConfig.top.maxEpochs,
+          patience: trainingConfig.top.patience,
+          classesPerBatch: options.training.topClassesPerBatch ?? trainingConfig.classesPerBatch,
+        }
+      : trainingConfig,
     train: inputSets.fit,
     validation: inputSets.selection,
     dim,
@@ -429,7 +438,7 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     chart: charted ? (embed) => metricsOf({ embeddings: embed(charted.embeddings), labels: charted.labels }, dim, distance, options) : undefined,
   });
   const trainingStarted = Date.now();
-  say(`Training: up to ${trainer.config.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainingConfig.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainer.config.patience}.`);
+  say(`Training: up to ${trainer.config.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainer.config.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainer.config.patience}.`);
   const state = await trainer.fitAsync(logEpoch(trainingStarted));
   const trainingSeconds = (Date.now() - trainingStarted) / 1000;
   if (state.error) say(`Training stopped: ${state.error}`);

@@ -258,6 +258,13 @@ export function HeadPanel(props: {
           {modelDone}
         </p>
       )}
+      {selectedRun?.fineTuning && (
+        <p className="hint" data-testid="head-fine-tuned">
+          This run fine-tuned the encoder&apos;s top (from {selectedRun.fineTuning.cut}) with its head. The whole model download
+          carries the tuned top; the head download, and the search and map here, use the head on the frozen encoder&apos;s
+          embeddings, which is not the tuned model (its numbers are in the run&apos;s summary).
+        </p>
+      )}
       {active && why && (
         <p className="hint" data-testid="head-why">
           Head in use: {why}.
