@@ -18,6 +18,7 @@ import { session, splitKey, useSession } from './session/sessionStore';
 import { Step, type StepState } from './shell/Step';
 import { isLive } from './training/trainRunState';
 import { TrainingSection } from './training/TrainingPanel';
+import { topBlocksOf } from './training/trainingSettings';
 
 function chooseEncoder(c: EncoderChoice): void {
   session.set((s) => ({
@@ -148,12 +149,20 @@ export function App() {
       bbox: img.bbox,
       boxSource: img.boxSource,
     }));
-    const { backend, embedSettings } = session.get();
+    const { backend, embedSettings, trainForm } = session.get();
+    // fine-tuning the top wanted: the embed step also caches the cut maps it trains from
+    const topBlocks = topBlocksOf(trainForm);
     try {
       await embedClient.embed(
         source,
         images,
-        { backend, batchSize: embedSettings.batchSize, cropToBox: embedSettings.cropToBox, validationClasses: split.validationClasses },
+        {
+          backend,
+          batchSize: embedSettings.batchSize,
+          cropToBox: embedSettings.cropToBox,
+          validationClasses: split.validationClasses,
+          ...(topBlocks > 0 ? { topBlocks } : {}),
+        },
         { signal: controller.signal, onEvent: onWorkerEvent },
       );
     } catch (e) {
@@ -330,7 +339,7 @@ export function App() {
         </Step>
 
         <Step n={4} id="train" title="Train" state={trainState} line={<span data-testid="train-step-line">{trainLine}</span>}>
-          <TrainingSection loaded={loaded} split={split} encoder={s.loadedEncoder} embeddingRunning={embedRunning} head={s.head} />
+          <TrainingSection loaded={loaded} split={split} encoder={s.loadedEncoder} encoderSource={source} embeddingRunning={embedRunning} head={s.head} />
         </Step>
 
         <Step n={5} id="use" title="Use: download, search, map" state={useState} line={useLine}>

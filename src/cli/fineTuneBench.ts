@@ -84,6 +84,8 @@ async function main(): Promise<void> {
       'top-spatial-dropout': { type: 'string' },
       'top-flip': { type: 'string' },
       'top-warm-start': { type: 'string' },
+      'top-flipped-views': { type: 'string' },
+      'top-classes-per-batch': { type: 'string' },
       'selection-metric': { type: 'string' },
       'skip-formulations': { type: 'boolean' },
     },
@@ -112,6 +114,8 @@ async function main(): Promise<void> {
     topSpatialDropout: num(values['top-spatial-dropout']),
     topFlip: values['top-flip'] === undefined ? undefined : values['top-flip'] === 'on',
     topWarmStart: values['top-warm-start'] === undefined ? undefined : values['top-warm-start'] === 'on',
+    topFlippedViews: values['top-flipped-views'] === 'on',
+    topClassesPerBatch: num(values['top-classes-per-batch']),
   };
   const runs = [];
   let fineTuning: RecipeReport['fineTuning'] = null;
@@ -147,6 +151,7 @@ async function main(): Promise<void> {
       learningRates: fineTuning.learningRates,
       formulation: fineTuning.formulation,
       cacheBytesPerImage: fineTuning.cache.bytesPerEmbedding,
+      flippedViews: fineTuning.flippedViews,
     },
     formulations,
     seeds: runs,

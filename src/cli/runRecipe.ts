@@ -7,7 +7,7 @@ import type { Dataset, ImageRecord } from '../core/data/dataset';
 import { imageIdentity, loadDataset } from '../core/data/loadDataset';
 import { embedImages } from '../core/encoder/embedImages';
 import { buildEncoderTop, topFormulationFor, type EncoderTop, type TopFormulation } from '../core/encoder/encoderTop';
-import { cutEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
+import { cutEncoder, flippedEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
 import { preprocessingKey, type ModelCard } from '../core/encoder/modelCard';
 import { retrievalMetrics, type RetrievalMetrics } from '../core/eval/retrievalMetrics';
 import {
@@ -67,6 +67,10 @@ export interface RecipeOptions {
     topWarmStart?: boolean;
     topEpochs?: number;
     topPatience?: number;
+    /** Classes per batch of the fine-tuning stage (default: the head's): fewer bound the top's memory on WASM. */
+    topClassesPerBatch?: number;
+    /** Cache each training image's horizontally flipped view at the cut too, as an extra training sample. */
+    topFlippedViews?: boolean;
   };
   /** Skip writing report and head (the benchmark only wants the numbers). */
   writeOutputs?: boolean;
@@ -125,6 +129,9 @@ export interface RecipeReport {
     formulation: TopFormulation;
     /** The cut-activation cache (float16). */
     cache: RecipeReport['embedding'] & { precision: 'float16' };
+    /** Flipped views added to the training rows (0: none), and their cache. */
+    flippedViews: number;
+    flippedCache: (RecipeReport['embedding'] & { precision: 'float16' }) | null;
     /**
      * The head-only first stage (warm start): the head trained on the pooled embeddings,
      * then fine-tuned with the top from its best weights. `training` below is the second stage.
@@ -311,6 +318,8 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   let embedding: RecipeReport['embedding'];
   let cutCache: DiskEmbeddingCache | undefined;
   let cutEmbedding: RecipeReport['embedding'] | undefined;
+  let flipCache: DiskEmbeddingCache | undefined;
+  let flipEmbedding: RecipeReport['embedding'] | undefined;
   let top: EncoderTop | null = null;
   try {
     embedding = await embedMissing(dataset, encoder, cache, options);
@@ -327,6 +336,11 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
       const toCut = cutEncoder(encoder, cutLayer);
       cutCache = await DiskEmbeddingCache.open(options.cache, `${key}|cut=${cutLayer}`, toCut.featureSize, 'float16');
       cutEmbedding = await embedMissing(dataset, toCut, cutCache, options, `Caching the cut ${cutLayer}`);
+      if (options.training.topFlippedViews) {
+        // training images only: the flipped views are extra training samples, never evaluated
+        flipCache = await DiskEmbeddingCache.open(options.cache, `${key}|cut=${cutLayer}|flipped`, toCut.featureSize, 'float16');
+        flipEmbedding = await embedMissing({ ...dataset, images: trainRecords }, flippedEncoder(toCut), flipCache, options, `Caching flipped views at ${cutLayer}`);
+      }
       top = buildEncoderTop(encoder.model as tf.LayersModel, {
         cutLayer,
         featureLayer: card.featureOutput!,
@@ -360,6 +374,21 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   const inputSize = top ? top.cutShape.reduce((a, b) => a * b, 1) : dim;
   const inputsOf = (set: typeof train) => ({ embeddings: top ? set.cuts! : set.embeddings, labels: set.labels });
   const inputSets = top ? selectionSets(inputsOf(train), inputsOf(validation), inputSize, trainingConfig.selection, split.seed) : sets;
+  let flippedViews = 0;
+  if (top && flipCache) {
+    // the fit classes' flipped views join their training rows (same labels; the held-out classes get none)
+    const fitClasses = new Set(inputSets.fit.labels);
+    const flipped = gather(trainRecords.filter((r) => fitClasses.has(r.classId)), flipCache);
+    flippedViews = flipped.labels.length;
+    const embeddings = new Float32Array(inputSets.fit.embeddings.length + flipped.embeddings.length);
+    embeddings.set(inputSets.fit.embeddings);
+    embeddings.set(flipped.embeddings, inputSets.fit.embeddings.length);
+    const labels = new Int32Array(inputSets.fit.labels.length + flippedViews);
+    labels.set(inputSets.fit.labels);
+    labels.set(flipped.labels, inputSets.fit.labels.length);
+    inputSets.fit = { embeddings, labels };
+    say(`Flipped views: ${flippedViews} added to the ${labels.length - flippedViews} training rows.`);
+  }
   const testInputs = inputsOf(validation);
   const charted = inputSets.charted;
   const logEpoch = (started: number) => (r: EpochReport) => {
@@ -401,7 +430,14 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     say(`Head only (best epoch ${headStage.bestEpoch}): test R-Precision ${headStage.test.rPrecision.toFixed(4)}. Stage 2 of 2: top and head from it.`);
   }
   const trainer = new HeadTrainer({
-    config: top ? { ...trainingConfig, maxEpochs: trainingConfig.top.maxEpochs, patience: trainingConfig.top.patience } : trainingConfig,
+    config: top
+      ? {
+          ...trainingConfig,
+          maxEpochs: trainingConfig.top.maxEpochs,
+          patience: trainingConfig.top.patience,
+          classesPerBatch: options.training.topClassesPerBatch ?? trainingConfig.classesPerBatch,
+        }
+      : trainingConfig,
     train: inputSets.fit,
     validation: inputSets.selection,
     dim,
@@ -411,7 +447,7 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     chart: charted ? (embed) => metricsOf({ embeddings: embed(charted.embeddings), labels: charted.labels }, dim, distance, options) : undefined,
   });
   const trainingStarted = Date.now();
-  say(`Training: up to ${trainer.config.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainingConfig.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainer.config.patience}.`);
+  say(`Training: up to ${trainer.config.maxEpochs} epochs of ${trainer.stepsPerEpoch} steps (P=${trainer.config.classesPerBatch} x K=${trainingConfig.imagesPerClass}, mining ${trainingConfig.loss.mining}), patience ${trainer.config.patience}.`);
   const state = await trainer.fitAsync(logEpoch(trainingStarted));
   const trainingSeconds = (Date.now() - trainingStarted) / 1000;
   if (state.error) say(`Training stopped: ${state.error}`);
@@ -464,6 +500,8 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
           learningRates: { head: trainingConfig.learningRate, top: trainingConfig.top.learningRate },
           formulation: top.formulation,
           cache: { ...cutEmbedding!, precision: 'float16' },
+          flippedViews,
+          flippedCache: flipEmbedding ? { ...flipEmbedding, precision: 'float16' } : null,
           headStage,
         }
       : null,

@@ -50,6 +50,10 @@ Options:
                            head-only weights unless fine-tuning beats them (default: on)
   --top-epochs <n>         epoch bound of the fine-tuning stage (default: 30)
   --top-patience <n>       early-stopping patience of the fine-tuning stage (default: 6)
+  --top-classes-per-batch <n>  classes per batch of the fine-tuning stage (default: the head's);
+                           fewer bound the top's memory on WASM
+  --top-flipped-views on|off  also cache each training image's mirrored view at the cut, as an
+                           extra training sample (default: off)
   --full-scale             bench only: all 16,185 devkit annotations, each linked to a shared
                            image (measures time and memory at full size; quality meaningless)
   -h, --help               this text
@@ -89,6 +93,8 @@ async function main(): Promise<void> {
       'top-spatial-dropout': { type: 'string' },
       'top-flip': { type: 'string' },
       'top-warm-start': { type: 'string' },
+      'top-flipped-views': { type: 'string' },
+      'top-classes-per-batch': { type: 'string' },
       'top-epochs': { type: 'string' },
       'top-patience': { type: 'string' },
       'full-scale': { type: 'boolean' },
@@ -143,6 +149,8 @@ async function main(): Promise<void> {
       topWarmStart: onOff('top-warm-start', values['top-warm-start']),
       topEpochs: number('top-epochs', values['top-epochs']),
       topPatience: number('top-patience', values['top-patience']),
+      topFlippedViews: onOff('top-flipped-views', values['top-flipped-views']),
+      topClassesPerBatch: number('top-classes-per-batch', values['top-classes-per-batch']),
     },
   };
   if (!['wasm', 'cpu'].includes(options.backend)) throw new UsageError(`--backend must be wasm or cpu, got '${options.backend}'.`);

@@ -1,11 +1,14 @@
+import { fromFloat16, toFloat16 } from '../core/float16';
 import { bufferToVector, embeddingKey, embeddingKeyBounds, identityOfKey, vectorToBuffer } from './embeddingKeys';
 import { openStudioDb, type EmbeddingSetInfo, type StudioDb } from './studioDb';
 
 /** What the cache panel shows for one encoder + preprocessing. */
 export interface EmbeddingSetStats extends EmbeddingSetInfo {
   count: number;
+  /** Stored bytes per image (vector, float32 or float16 for cut maps, plus its key). */
+  bytesPerImage: number;
   /**
-   * Payload bytes, measured: the stored vectors (float32) plus their keys (UTF-16). What the
+   * Payload bytes, measured: the stored vectors (float32; cut maps float16) plus their keys (UTF-16). What the
    * browser writes to disk differs (IndexedDB's own overhead and compression); no browser
    * reports a per-store size, so this is the closest honest per-encoder figure.
    */
@@ -73,6 +76,47 @@ export class EmbeddingCache {
     return { identities, vectors };
   }
 
+  /**
+   * Writes one batch of cut activations (rows of `size` floats) as float16, in one
+   * transaction; rejects with QuotaExceededError like `putBatch` (earlier batches are kept).
+   */
+  async putCutBatch(cutKey: string, identities: readonly string[], maps: Float32Array, size: number): Promise<void> {
+    if (maps.length !== identities.length * size) throw new Error(`Expected ${identities.length} x ${size} floats, got ${maps.length}.`);
+    const tx = this.db.transaction('cutMaps', 'readwrite', { durability: 'relaxed' });
+    for (let i = 0; i < identities.length; i++) {
+      void tx.store.put(toFloat16(maps.subarray(i * size, (i + 1) * size)).buffer as ArrayBuffer, embeddingKey(cutKey, identities[i]));
+    }
+    await tx.done;
+  }
+
+  /** Identities that have a stored cut map in the set (keys only: no map is read). */
+  async cutIdentities(cutKey: string): Promise<Set<string>> {
+    const { lower, upper } = embeddingKeyBounds(cutKey);
+    const keys = await this.db.getAllKeys('cutMaps', IDBKeyRange.bound(lower, upper));
+    return new Set(keys.map((k) => identityOfKey(cutKey, k) ?? ''));
+  }
+
+  /** The given images' cut maps as float32 rows (decoded from float16): which are cached and which are missing. */
+  async lookupCuts(cutKey: string, size: number, identities: readonly string[]): Promise<CacheLookup> {
+    const found: number[] = [];
+    const missing: number[] = [];
+    const rows: ArrayBuffer[] = [];
+    const tx = this.db.transaction('cutMaps', 'readonly');
+    // one get per image, all in one transaction: only the asked maps are read
+    const values = await Promise.all(identities.map((id) => tx.store.get(embeddingKey(cutKey, id))));
+    await tx.done;
+    values.forEach((v, i) => {
+      if (v) {
+        if (v.byteLength !== size * 2) throw new Error(`Stored cut map has ${v.byteLength} bytes, expected ${size * 2}.`);
+        found.push(i);
+        rows.push(v);
+      } else missing.push(i);
+    });
+    const vectors = new Float32Array(found.length * size);
+    rows.forEach((buffer, j) => fromFloat16(new Uint16Array(buffer), vectors.subarray(j * size, (j + 1) * size)));
+    return { found: Int32Array.from(found), vectors, missing };
+  }
+
   /** Looks up the given images: which are cached (with their vectors) and which are missing. */
   async lookup(preprocessingKey: string, featureSize: number, identities: readonly string[]): Promise<CacheLookup> {
     const stored = await this.readSet(preprocessingKey, featureSize);
@@ -101,26 +145,30 @@ export class EmbeddingCache {
     for (const set of sets) {
       const { lower, upper } = embeddingKeyBounds(set.preprocessingKey);
       // the keys only (no vectors are read): every stored vector is featureSize float32 values
-      const keys = await this.db.getAllKeys('embeddings', IDBKeyRange.bound(lower, upper));
+      // (float16 for cut maps)
+      const keys = await this.db.getAllKeys(set.cut ? 'cutMaps' : 'embeddings', IDBKeyRange.bound(lower, upper));
       let keyChars = 0;
       for (const k of keys) keyChars += String(k).length;
-      out.push({ ...set, count: keys.length, bytes: keys.length * set.featureSize * 4 + keyChars * 2 });
+      const bytes = keys.length * set.featureSize * (set.cut ? 2 : 4) + keyChars * 2;
+      out.push({ ...set, count: keys.length, bytes, bytesPerImage: keys.length ? bytes / keys.length : set.featureSize * (set.cut ? 2 : 4) });
     }
     return out.sort((a, b) => a.modelName.localeCompare(b.modelName));
   }
 
-  /** Deletes one set's embeddings and its record. */
+  /** Deletes one set's embeddings (or cut maps) and its record. */
   async clearSet(preprocessingKey: string): Promise<void> {
     const { lower, upper } = embeddingKeyBounds(preprocessingKey);
-    const tx = this.db.transaction(['embeddings', 'embeddingSets'], 'readwrite');
+    const tx = this.db.transaction(['embeddings', 'cutMaps', 'embeddingSets'], 'readwrite');
     void tx.objectStore('embeddings').delete(IDBKeyRange.bound(lower, upper));
+    void tx.objectStore('cutMaps').delete(IDBKeyRange.bound(lower, upper));
     void tx.objectStore('embeddingSets').delete(preprocessingKey);
     await tx.done;
   }
 
   async clearAll(): Promise<void> {
-    const tx = this.db.transaction(['embeddings', 'embeddingSets'], 'readwrite');
+    const tx = this.db.transaction(['embeddings', 'cutMaps', 'embeddingSets'], 'readwrite');
     void tx.objectStore('embeddings').clear();
+    void tx.objectStore('cutMaps').clear();
     void tx.objectStore('embeddingSets').clear();
     await tx.done;
   }

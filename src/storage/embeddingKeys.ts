@@ -42,3 +42,8 @@ export function bufferToVector(buffer: ArrayBuffer, featureSize: number): Float3
   }
   return new Float32Array(buffer);
 }
+
+/** The key of the set of cut activations of a pooled set at `cutLayer` (as the runner's disk cache names it). */
+export function cutSetKey(preprocessingKey: string, cutLayer: string): string {
+  return `${preprocessingKey}|cut=${cutLayer}`;
+}

@@ -2,7 +2,7 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { NamedWeights } from '../core/train/heads';
 import type { EpochReport, StopReason, TrainingConfig } from '../core/train/trainer';
 import type { BackendName } from '../workers/embedProtocol';
-import type { RetrievalSummary, RunAbout, RunSummary } from '../workers/trainProtocol';
+import type { FineTuningInfo, RetrievalSummary, RunAbout, RunSummary } from '../workers/trainProtocol';
 
 /**
  * - 'running': the worker is training it (or was, when the tab closed: see `isRunLive`).
@@ -36,6 +36,8 @@ export interface RunRecord {
   seconds: number;
   /** Set when the run has ended. */
   summary: RunSummary | null;
+  /** Set when the run fine-tuned the encoder's top (cut, parameter counts, formulation). */
+  fineTuning?: FineTuningInfo;
 }
 
 /** The head's weights of a run: those of its best epoch so far. */
@@ -43,6 +45,10 @@ export interface RunWeights {
   runId: string;
   epoch: number;
   weights: NamedWeights;
+  /** A fine-tuned run's top at that epoch, under the encoder's weight names (the export builds them in). */
+  top?: NamedWeights;
+  /** The cut the top starts from. */
+  cut?: string;
 }
 
 interface RunsSchema extends DBSchema {

@@ -9,6 +9,11 @@ export interface EmbeddingSetInfo {
   modelName: string;
   featureSize: number;
   createdAt: number;
+  /**
+   * Set for a set of cut activations (fine-tuning the encoder's top): the pooled set it
+   * belongs to, the cut layer, and the stored precision. Its rows live in `cutMaps`.
+   */
+  cut?: { of: string; layer: string; shape: [number, number, number]; precision: 'float16' };
 }
 
 /** What the model list shows, without loading any weights. */
@@ -32,11 +37,14 @@ export interface StoredModel extends StoredModelInfo {
  * - `embeddings`: key `${preprocessingKey}::${imageIdentity}`, value the vector's
  *   ArrayBuffer (featureSize float32, nothing else). Keys of one set share a prefix, so a
  *   whole set is one key range: read with one getAllKeys + getAll, counted with count().
- * - `embeddingSets`: one small record per set, for the cache panel.
+ * - `cutMaps`: the same keys (the set's key is `cutSetKey(preprocessingKey, cutLayer)`), value
+ *   the image's cut activation as float16 (h·w·c half floats), for fine-tuning the top.
+ * - `embeddingSets`: one small record per set (pooled or cut), for the cache panel.
  * - `models` / `modelInfo`: downloaded model artifacts by URL, and their light summaries.
  */
 export interface StudioSchema extends DBSchema {
   embeddings: { key: string; value: ArrayBuffer };
+  cutMaps: { key: string; value: ArrayBuffer };
   embeddingSets: { key: string; value: EmbeddingSetInfo };
   models: { key: string; value: StoredModel };
   modelInfo: { key: string; value: StoredModelInfo };
@@ -45,7 +53,8 @@ export interface StudioSchema extends DBSchema {
 export type StudioDb = IDBPDatabase<StudioSchema>;
 
 export const STUDIO_DB_NAME = 'similarity-studio';
-export const STUDIO_DB_VERSION = 1;
+/** 1: embeddings, sets, models. 2: + cutMaps (an upgrade from 1 keeps every stored vector). */
+export const STUDIO_DB_VERSION = 2;
 
 /**
  * Opens the database (creating the stores on first use). The page and the worker each
@@ -55,7 +64,9 @@ export const STUDIO_DB_VERSION = 1;
 export async function openStudioDb(name = STUDIO_DB_NAME): Promise<StudioDb> {
   const db = await openDB<StudioSchema>(name, STUDIO_DB_VERSION, {
     upgrade(database) {
+      // only stores that are missing are created: an upgrade keeps what the older version stored
       if (!database.objectStoreNames.contains('embeddings')) database.createObjectStore('embeddings');
+      if (!database.objectStoreNames.contains('cutMaps')) database.createObjectStore('cutMaps');
       if (!database.objectStoreNames.contains('embeddingSets')) {
         database.createObjectStore('embeddingSets', { keyPath: 'preprocessingKey' });
       }

@@ -83,11 +83,11 @@ export class EmbedClient {
     encoder: EncoderSource,
     weights: NamedWeights,
     readme: RunReadmeInfo,
-    options: JobOptions & { saveTo?: string } = {},
+    options: JobOptions & { saveTo?: string; topWeights?: NamedWeights } = {},
   ): Promise<EventOf<'model-exported'>> {
-    const { saveTo, ...job } = options;
+    const { saveTo, topWeights, ...job } = options;
     return this.run(
-      { type: 'export-model', jobId: newJobId(), encoder, weights, readme, ...(saveTo ? { saveTo } : {}) },
+      { type: 'export-model', jobId: newJobId(), encoder, weights, readme, ...(saveTo ? { saveTo } : {}), ...(topWeights ? { topWeights } : {}) },
       job,
     ) as Promise<EventOf<'model-exported'>>;
   }

@@ -100,6 +100,25 @@ export interface EmbedOptions {
    * at least one; 0: decode in the embedding worker itself, between inference batches.
    */
   decodeWorkers?: number;
+  /**
+   * Fine-tuning wanted ("Train the encoder's top blocks"): also cache each image's cut
+   * activation (float16) at the card's cut number `topBlocks` (1 = its default cut). 0 or
+   * absent: pooled vectors only.
+   */
+  topBlocks?: number;
+}
+
+/** The cut-map cache of an embed job (fine-tuning the top). */
+export interface CutCacheSummary {
+  /** The set's key in the cache (`cutSetKey`). */
+  key: string;
+  layer: string;
+  shape: [number, number, number];
+  /** Cut maps stored in this run, and those already stored. */
+  stored: number;
+  cached: number;
+  /** Float16 map plus key, per image. */
+  bytesPerImage: number;
 }
 
 /** Most decode workers a job may ask for. */
@@ -152,7 +171,16 @@ export type EmbedRequest =
    * returns its files; with `saveTo` (an `indexeddb://` URL) also saves it there. Ends with
    * `model-exported`.
    */
-  | { type: 'export-model'; jobId: string; encoder: EncoderSource; weights: NamedWeights; readme: RunReadmeInfo; saveTo?: string }
+  | {
+      type: 'export-model';
+      jobId: string;
+      encoder: EncoderSource;
+      weights: NamedWeights;
+      readme: RunReadmeInfo;
+      saveTo?: string;
+      /** A fine-tuned top's weights under the encoder's weight names: they replace the pretrained ones in the export. */
+      topWeights?: NamedWeights;
+    }
   /** Cooperative cancel of a running job; that job still ends with its terminal event. */
   | { type: 'cancel'; jobId: string };
 
@@ -177,6 +205,8 @@ export type EmbedEvent =
       decodeMsPerImage: number;
       /** Decode workers at work (0: decoding in the embedding worker). */
       decodeWorkers: number;
+      /** 'cut': the second pass, caching the cut maps for fine-tuning (absent: the pooled vectors). */
+      pass?: 'cut';
     }
   | { type: 'problem'; jobId: string; path: string; message: string }
   /** An image that is used, with something done to it (a box clamped to its edge): a line for the problem report. */
@@ -196,6 +226,8 @@ export type EmbedEvent =
       decodeMsPerImage: number;
       /** Decode workers at work (0: decoding in the embedding worker). */
       decodeWorkers: number;
+      /** Set when the job also cached cut maps (`options.topBlocks` > 0). */
+      cutMaps?: CutCacheSummary;
     }
   | {
       type: 'model-exported';
@@ -250,12 +282,16 @@ export function requestProblem(message: unknown): string | null {
       if (o.decodeWorkers !== undefined && (!Number.isInteger(o.decodeWorkers) || o.decodeWorkers < 0 || o.decodeWorkers > MAX_DECODE_WORKERS)) {
         return `decodeWorkers must be an integer from 0 to ${MAX_DECODE_WORKERS}, or left out for one per core (got ${JSON.stringify(o.decodeWorkers)})`;
       }
+      if (o.topBlocks !== undefined && (!Number.isInteger(o.topBlocks) || o.topBlocks < 0)) {
+        return `topBlocks must be an integer ≥ 0 (got ${JSON.stringify(o.topBlocks)})`;
+      }
       return null;
     }
     case 'export-model':
       if (!m.encoder) return 'export-model needs an encoder';
       if (!m.weights || typeof m.weights !== 'object') return 'export-model needs the head weights';
       if (!m.readme || typeof m.readme !== 'object') return 'export-model needs the readme information';
+      if (m.topWeights !== undefined && (!m.topWeights || typeof m.topWeights !== 'object')) return 'topWeights must be named weights';
       if (m.saveTo !== undefined && (typeof m.saveTo !== 'string' || !m.saveTo.startsWith('indexeddb://'))) {
         return `saveTo must be an indexeddb:// URL (got ${JSON.stringify(m.saveTo)})`;
       }

@@ -9,10 +9,12 @@ import { detachedFile } from '../core/data/datasetFile';
 import { imageIdentity } from '../core/data/loadDataset';
 import { artifactsOfFiles, similarityModelExport } from '../core/export/similarityModelExport';
 import { embedImages, EmbeddingAbortedError } from '../core/encoder/embedImages';
-import type { ImageEncoder } from '../core/encoder/loadEncoder';
-import { preprocessingKey } from '../core/encoder/modelCard';
+import { assignTopWeights } from '../core/encoder/encoderTop';
+import { cutEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
+import { cutForBlocks, preprocessingKey } from '../core/encoder/modelCard';
 import { retrievalMetrics } from '../core/eval/retrievalMetrics';
 import { EmbeddingCache } from '../storage/embeddingCache';
+import { cutSetKey } from '../storage/embeddingKeys';
 import { putThumbnails } from '../storage/sessionDb';
 import { isQuotaError } from '../storage/studioDb';
 import { activateBackend, probeBackends, wasmThreads } from './backends';
@@ -23,6 +25,7 @@ import type {
   BackendName,
   BackendTiming,
   BaselineMetrics,
+  CutCacheSummary,
   EmbedEvent,
   EmbedRequest,
   EncoderSource,
@@ -116,6 +119,10 @@ async function exportModel(request: Extract<EmbedRequest, { type: 'export-model'
     throw new JobError('model', `Could not load the encoder: ${e instanceof Error ? e.message : String(e)}`);
   }
   try {
+    if (request.topWeights) {
+      if (!(encoder.model instanceof tf.LayersModel)) throw new JobError('model', 'A fine-tuned top needs a layers-model encoder; this one is a graph model.');
+      assignTopWeights(encoder.model, request.topWeights);
+    }
     const files = await similarityModelExport(encoder, request.weights, request.readme);
     let savedTo: string | null = null;
     if (request.saveTo) {
@@ -350,6 +357,13 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
     }
     const embedSeconds = (performance.now() - embedStarted) / 1000;
 
+    let cutMaps: CutCacheSummary | undefined;
+    if (!cancelled && (options.topBlocks ?? 0) > 0) {
+      const cut = await cacheCutMaps(jobId, encoder, key, options.topBlocks!, cache, files, images, options, signal, lookup.found.length + embedded);
+      cutMaps = cut.summary;
+      cancelled = cut.cancelled;
+    }
+
     if (!cancelled) {
       const metrics = await baseline(all, has, dim, images.map((i) => i.classId), options.validationClasses);
       if (metrics) post({ type: 'metrics', jobId, metrics, fromCacheOnly: missing.length === 0 });
@@ -365,12 +379,133 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
       imagesPerSecond: embedSeconds > 0 ? embedded / embedSeconds : 0,
       decodeMsPerImage: dec.decoded ? dec.decodeMs / dec.decoded : 0,
       decodeWorkers: dec.workers,
+      ...(cutMaps ? { cutMaps } : {}),
     });
   } finally {
     decoder?.close();
     cache.close();
     encoder.dispose();
   }
+}
+
+/**
+ * The second pass when fine-tuning is wanted: every image with a pooled vector but no cut map
+ * yet is embedded again up to the card's cut and its map stored (float16) batch by batch, so
+ * a reload mid-way keeps what was stored and the next embed finishes the rest.
+ */
+async function cacheCutMaps(
+  jobId: string,
+  encoder: ImageEncoder,
+  key: string,
+  blocks: number,
+  cache: EmbeddingCache,
+  files: (BrowserDatasetFile | ReturnType<typeof detachedFile>)[],
+  images: Extract<EmbedRequest, { type: 'embed' }>['images'],
+  options: Extract<EmbedRequest, { type: 'embed' }>['options'],
+  signal: AbortSignal,
+  pooledStored: number,
+): Promise<{ summary: CutCacheSummary; cancelled: boolean }> {
+  const cut = cutForBlocks(encoder.card, blocks);
+  if ('problem' in cut) {
+    throw new JobError('input', `Cannot cache cut maps for ${cut.problem}. The ${pooledStored} embeddings are kept; set "Train the encoder's top blocks" to 0 to train the head only.`);
+  }
+  let toCut: ImageEncoder;
+  try {
+    toCut = cutEncoder(encoder, cut.layer);
+  } catch (e) {
+    throw new JobError('model', `${e instanceof Error ? e.message : String(e)}. Set "Train the encoder's top blocks" to 0 to train the head only.`);
+  }
+  const shape = (encoder.model as tf.LayersModel).getLayer(cut.layer).outputShape.slice(1) as [number, number, number];
+  const size = toCut.featureSize;
+  const cutKey = cutSetKey(key, cut.layer);
+  await cache.registerSet({
+    preprocessingKey: cutKey,
+    modelId: encoder.card.id,
+    modelName: encoder.card.name,
+    featureSize: size,
+    cut: { of: key, layer: cut.layer, shape, precision: 'float16' },
+  });
+  const identities = files.map((f) => imageIdentity(f));
+  const have = await cache.cutIdentities(cutKey);
+  const missing = identities.flatMap((id, i) => (have.has(id) ? [] : [i]));
+  const notConnected = missing.filter((i) => !images[i].file).length;
+  if (notConnected > 0) {
+    throw new JobError(
+      'input',
+      `${notConnected} image${notConnected === 1 ? ' has' : 's have'} no cut map for fine-tuning yet and the dataset folder is not connected: ` +
+        `reconnect the folder or drop it again, then embed (the ${have.size} cut maps already stored are kept).`,
+    );
+  }
+  const summary: CutCacheSummary = { key: cutKey, layer: cut.layer, shape, stored: 0, cached: have.size, bytesPerImage: size * 2 };
+  if (missing.length === 0) return { summary, cancelled: false };
+
+  // no thumbnails this time (the pooled pass made them); the same decode pool as the pooled pass
+  const decodeAhead = 2;
+  const decoder = await openDecoder(options.decodeWorkers, 0, decodeAhead * options.batchSize);
+  const started = performance.now();
+  const progress = (done: number) => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    post({
+      type: 'progress',
+      jobId,
+      pass: 'cut',
+      done,
+      total: missing.length,
+      imagesPerSecond: rate,
+      etaSeconds: rate > 0 ? (missing.length - done) / rate : Infinity,
+      decodeMsPerImage: decoder.decoded ? decoder.decodeMs / decoder.decoded : 0,
+      decodeWorkers: decoder.workers,
+    });
+  };
+  progress(0);
+  // write-behind as in the pooled pass: one write in flight, a failed one stops the pass
+  let writing: Promise<void> = Promise.resolve();
+  const store = async (indices: number[], maps: Float32Array) => {
+    try {
+      await cache.putCutBatch(cutKey, indices.map((k) => identities[missing[k]]), maps, size);
+    } catch (e) {
+      if (isQuotaError(e)) {
+        throw new JobError(
+          'quota',
+          `Browser storage is full: stopped caching cut maps for fine-tuning after ${summary.stored} new ones ` +
+            `(${summary.cached + summary.stored} in all, each ${Math.round((size * 2) / 1024)} KB; the embeddings are all kept). ` +
+            `Free space in the cache panel or in the browser's site settings, then embed again to finish, or train the head only.`,
+        );
+      }
+      throw e;
+    }
+    summary.stored += indices.length;
+  };
+  try {
+    await embedImages({
+      encoder: toCut,
+      decoder,
+      files: missing.map((i) => files[i]),
+      crops: options.cropToBox ? missing.map((i) => images[i].bbox) : undefined,
+      batchSize: options.batchSize,
+      decodeAhead: decoder.workers > 0 ? decodeAhead : 1,
+      signal,
+      onBatch: async ({ indices, embeddings }) => {
+        await writing;
+        writing = store(indices, embeddings);
+        writing.catch(() => undefined);
+      },
+      onProgress: (p) => progress(p.done),
+    });
+    await writing;
+  } catch (e) {
+    const writeError = await writing.then(
+      () => null,
+      (w: unknown) => w,
+    );
+    if (writeError !== null && writeError !== e) throw writeError;
+    if (e instanceof EmbeddingAbortedError || (e instanceof DOMException && e.name === 'AbortError')) return { summary, cancelled: true };
+    throw e;
+  } finally {
+    decoder.close();
+  }
+  return { summary, cancelled: false };
 }
 
 /** Retrieval metrics of the frozen encoder on the validation classes' embedded images. */

@@ -12,7 +12,8 @@
 import type { NamedWeights } from '../core/train/heads';
 import type { EpochReport, SelectionMode, StopReason, TrainingConfig, TrainingConfigInput } from '../core/train/trainer';
 import { initialWeightsProblem, resolveTrainingConfig, validateTrainingConfig } from '../core/train/trainingConfig';
-import type { BackendName } from './embedProtocol';
+import type { TopFormulation } from '../core/encoder/encoderTop';
+import type { BackendName, EncoderSource } from './embedProtocol';
 import { isBackendName } from './embedProtocol';
 
 /** 'auto': a real (non-fallback) WebGPU adapter when there is one, else WASM, else CPU. */
@@ -59,6 +60,25 @@ export interface RunSelection {
   heldOutImages: number;
   /** The frozen encoder on the held-out classes (null in recipe selection). */
   heldOutBaseline: RetrievalSummary | null;
+}
+
+/** A run that fine-tunes the encoder's top with the head (`top.blocks` > 0). */
+export interface FineTuningInfo {
+  blocks: number;
+  /** The cut layer whose cached maps the top trains from, and their shape [h, w, c]. */
+  cut: string;
+  cutShape: number[];
+  /** Layers of the top (from the cut to the pooled feature). */
+  topLayers: number;
+  /** Trainable parameters of the top and of the head. */
+  parameters: { top: number; head: number };
+  learningRates: { head: number; top: number };
+  /** 'layers': the encoder's own layers train; 'primitives': the WASM formulation (no conv gradients there). */
+  formulation: TopFormulation;
+  /** True when the run continued from a head (warm start: that head competes as epoch 0). */
+  warmStart: boolean;
+  /** What the backend means for this mode, in words (WebGPU is preferred). */
+  backendNote: string;
 }
 
 /** The end of a run: what the summary shows. */
@@ -108,6 +128,11 @@ export type TrainRequest =
        * shapes of the configured head at `data.featureSize` (`initialWeightsProblem`).
        */
       initialWeights?: NamedWeights;
+      /**
+       * The encoder, when `config.top.blocks` > 0: the worker loads it (as the embed worker
+       * does) to fine-tune its top from the cut maps cached while embedding.
+       */
+      encoder?: EncoderSource;
     }
   /** Pause after the epoch in progress. */
   | { type: 'pause'; runId: string }
@@ -140,6 +165,8 @@ export type TrainEvent =
        * the test classes choose it, as the reference does.
        */
       selection: RunSelection;
+      /** Set when the run fine-tunes the encoder's top. */
+      fineTuning?: FineTuningInfo;
     }
   | { type: 'epoch'; runId: string; report: EpochReport; bestEpoch: number }
   | { type: 'paused'; runId: string; epoch: number }
@@ -200,6 +227,8 @@ export function trainRequestProblem(message: unknown): string | null {
       const problem = imagesProblem('train', data.train) ?? imagesProblem('validation', data.validation);
       if (problem) return problem;
       if (!m.about || typeof m.about !== 'object') return 'start needs about (dataset and encoder names)';
+      const blocks = resolveTrainingConfig(m.config as TrainingConfigInput).top.blocks;
+      if (blocks > 0 && (!m.encoder || typeof m.encoder !== 'object')) return `fine-tuning the top (top.blocks ${blocks}) needs the encoder`;
       if (m.initialWeights !== undefined) {
         const kind = resolveTrainingConfig(m.config as TrainingConfigInput).head.kind;
         const weightsProblem = initialWeightsProblem(m.initialWeights, kind, data.featureSize as number);

@@ -8,6 +8,7 @@ import { EmbeddingCache } from '../storage/embeddingCache';
 import { RunHistory, runLockName } from '../storage/runHistory';
 import { isQuotaError } from '../storage/studioDb';
 import { activateBackend, webgpuAdapter } from './backends';
+import { loadEncoderTop } from './fineTuneTop';
 import type { BackendName } from './embedProtocol';
 import type { TrainBackendChoice, TrainEvent, TrainRequest } from './trainProtocol';
 import { trainRequestProblem } from './trainProtocol';
@@ -58,6 +59,14 @@ async function start(request: Extract<TrainRequest, { type: 'start' }>): Promise
     readEmbeddings: async (key, dim, identities) => {
       cache ??= await EmbeddingCache.open();
       return cache.lookup(key, dim, identities);
+    },
+    loadTop: (blocks, backend) => {
+      if (!request.encoder) throw new Error('the request names no encoder');
+      return loadEncoderTop(request.encoder, request.data.preprocessingKey, blocks, backend);
+    },
+    readCuts: async (cutKey, size, identities) => {
+      cache ??= await EmbeddingCache.open();
+      return cache.lookupCuts(cutKey, size, identities);
     },
     store: {
       save: async (run, weights) => {

@@ -26,7 +26,7 @@ import { addCarImages } from './support/datasets';
  * (The DevTools protocol's Storage.overrideQuotaForOrigin does lower the real quota, but
  * Chromium enforces it only every so many writes: hundreds of images late, not at a chosen batch.)
  */
-async function fillStorageAfter(browser: Browser, allowed: number): Promise<void> {
+async function fillStorageAfter(browser: Browser, allowed: number, store = 'embeddings'): Promise<void> {
   const { page } = browser;
   // The worker starts on its first request: detecting the backends is one (under the Encoder's Advanced).
   await revealed(page, 'backend-select');
@@ -34,17 +34,17 @@ async function fillStorageAfter(browser: Browser, allowed: number): Promise<void
   await page.getByTestId('backend-table').waitFor({ timeout: 60_000 });
   const workers = page.workers().filter((w) => w.url().includes('embedWorker'));
   expect(workers.length).toBe(1);
-  await workers[0].evaluate((allowed) => {
+  await workers[0].evaluate(({ allowed, store }) => {
     const put = IDBObjectStore.prototype.put;
     let puts = 0;
     IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
-      if (this.name === 'embeddings' && ++puts > allowed) {
+      if (this.name === store && ++puts > allowed) {
         this.transaction.abort();
         throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       }
       return put.apply(this, args);
     };
-  }, allowed);
+  }, { allowed, store });
 }
 describe('storage full while embedding (real Chromium quota, wasm)', () => {
   let server: StudioServer;
@@ -67,9 +67,10 @@ describe('storage full while embedding (real Chromium quota, wasm)', () => {
 
   async function embedFolder(
     allowed?: number,
+    store?: string,
   ): Promise<Awaited<ReturnType<typeof embedAndWait>> | { error: string; code: string | null }> {
     const { page } = browser;
-    if (allowed !== undefined) await fillStorageAfter(browser, allowed);
+    if (allowed !== undefined) await fillStorageAfter(browser, allowed, store);
     await dropFolder(browser, folder);
     await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
     await chooseTestEncoder(page, 'wasm');
@@ -113,5 +114,21 @@ describe('storage full while embedding (real Chromium quota, wasm)', () => {
     expect(result).toEqual({ embedded: 64 - before, cached: before, failed: 0 });
     expect((await keysOfSet()).length).toBe(64);
     expect(await textOf(page, 'baseline-rprecision')).toMatch(/%$/);
+  });
+
+  it('fine-tuning wanted: the cut maps stop at a full disk the same way, and the next run stores only the rest', async () => {
+    const { page } = browser;
+    await page.reload();
+    await (await revealed(page, 'train-setting-topBlocks')).fill('1');
+    const outcome = await embedFolder(2 * BATCH, 'cutMaps');
+    expect(outcome).toMatchObject({ code: 'quota' });
+    const message = (outcome as { error: string }).error;
+    expect(message).toMatch(/^Browser storage is full: stopped caching cut maps for fine-tuning after 16 new ones \(16 in all, each \d+ KB; the embeddings are all kept\)/);
+    expect(message).toContain('embed again to finish');
+    expect((await keysOfSet()).length).toBe(64);
+    await page.reload();
+    expect(await embedFolder()).toEqual({ embedded: 0, cached: 64, failed: 0 });
+    const cut = page.getByTestId('embed-cut-result');
+    expect([await cut.getAttribute('data-stored'), await cut.getAttribute('data-cached')]).toEqual(['48', '16']);
   });
 });

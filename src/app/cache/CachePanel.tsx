@@ -69,25 +69,38 @@ export function CachePanel(props: { refreshKey: number }) {
             <th>Encoder</th>
             <th>Embeddings</th>
             <th title="Stored vectors plus their keys, counted; the browser's own total is below">Payload</th>
+            <th>Per image</th>
             <th />
           </tr>
         </thead>
         <tbody>
           {sets.length === 0 && (
             <tr>
-              <td colSpan={4} className="muted">
+              <td colSpan={5} className="muted">
                 No embeddings stored yet.
               </td>
             </tr>
           )}
-          {sets.map((s) => (
-            <tr key={s.preprocessingKey} title={s.preprocessingKey}>
+          {sets.map((s) => {
+            // cut maps (for fine-tuning the encoder's top) have test ids of their own
+            const id = s.cut ? 'cache-cut' : 'cache';
+            return (
+            <tr key={s.preprocessingKey} title={s.preprocessingKey} data-testid={s.cut ? 'cache-cut-row' : undefined}>
               <td>
-                {s.modelName} <span className="muted">{s.featureSize}-d{s.preprocessingKey.includes('crop=box') ? ', cropped' : ''}</span>
+                {s.modelName}{' '}
+                <span className="muted">
+                  {s.cut
+                    ? `cut maps at ${s.cut.layer} (${s.cut.shape.join('×')}, float16, for fine-tuning the top)`
+                    : `${s.featureSize}-d`}
+                  {s.preprocessingKey.includes('crop=box') ? ', cropped' : ''}
+                </span>
               </td>
-              <td data-testid="cache-count">{formatCount(s.count)}</td>
-              <td data-testid="cache-bytes" data-bytes={s.bytes}>
+              <td data-testid={`${id}-count`}>{formatCount(s.count)}</td>
+              <td data-testid={`${id}-bytes`} data-bytes={s.bytes}>
                 {formatBytes(s.bytes)}
+              </td>
+              <td data-testid={`${id}-bytes-per-image`} data-bytes={Math.round(s.bytesPerImage)}>
+                {formatBytes(s.bytesPerImage)}
               </td>
               <td>
                 <button type="button" onClick={() => void clearSet(s.preprocessingKey)}>
@@ -95,7 +108,8 @@ export function CachePanel(props: { refreshKey: number }) {
                 </button>
               </td>
             </tr>
-          ))}
+            );
+          })}
           {models.map((m) => (
             <tr key={m.url} title={m.url}>
               <td>
@@ -103,6 +117,7 @@ export function CachePanel(props: { refreshKey: number }) {
               </td>
               <td>—</td>
               <td data-bytes={m.bytes}>{formatBytes(m.bytes)}</td>
+              <td>—</td>
               <td>
                 <button type="button" onClick={() => void deleteModel(m.url)}>
                   Delete

@@ -1,4 +1,4 @@
-import { formatCount, formatPercent, formatSeconds } from '../format';
+import { formatBytes, formatCount, formatPercent, formatSeconds } from '../format';
 import { Panel, Stat } from '../shell/Panel';
 import type { EmbedJobView } from './embedJobState';
 
@@ -78,7 +78,11 @@ export function EmbeddingPanel(props: {
             )}
             {p && (
               <>
-                <Stat label="Embedded" value={`${formatCount(p.done)} / ${formatCount(p.total)}`} testId="embed-done-count" />
+                <Stat
+                  label={p.pass === 'cut' ? 'Cut maps cached (for fine-tuning)' : 'Embedded'}
+                  value={`${formatCount(p.done)} / ${formatCount(p.total)}`}
+                  testId="embed-done-count"
+                />
                 <Stat label="Speed" value={`${p.imagesPerSecond.toFixed(1)} images/s`} testId="embed-speed" />
                 <Stat label="Time left" value={running ? formatSeconds(p.etaSeconds) : '—'} />
                 <Stat label="Decode" value={`${p.decodeMsPerImage.toFixed(1)} ms/image · ${decodersInWords(p.decodeWorkers)}`} testId="embed-decode" />
@@ -107,6 +111,14 @@ export function EmbeddingPanel(props: {
           Embedded {formatCount(view.result.embedded)} images ({formatCount(view.result.cached)} from the cache
           {view.result.failed ? `, ${formatCount(view.result.failed)} unreadable` : ''}) in {formatSeconds(view.result.seconds)}
           {view.result.embedded > 0 ? ` · ${view.result.imagesPerSecond.toFixed(1)} images/s` : ''}.
+          {view.result.cutMaps && (
+            <span data-testid="embed-cut-result" data-stored={view.result.cutMaps.stored} data-cached={view.result.cutMaps.cached}>
+              {' '}
+              Cut maps for fine-tuning at {view.result.cutMaps.layer} ({view.result.cutMaps.shape.join('×')}, float16,{' '}
+              {formatBytes(view.result.cutMaps.bytesPerImage)} per image): {formatCount(view.result.cutMaps.stored)} stored now,{' '}
+              {formatCount(view.result.cutMaps.cached)} from the cache.
+            </span>
+          )}
         </p>
       )}
 

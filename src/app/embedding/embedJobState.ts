@@ -91,7 +91,7 @@ export function embedJobReducer(view: EmbedJobView, action: EmbedJobAction): Emb
     case 'cache-checked':
       return { ...view, cache: e, stage: e.missing > 0 ? 'Embedding…' : 'Everything is cached.' };
     case 'progress':
-      return { ...view, progress: e, stage: 'Embedding…' };
+      return { ...view, progress: e, stage: e.pass === 'cut' ? 'Caching the cut maps for fine-tuning the top…' : 'Embedding…' };
     case 'problem':
       return {
         ...view,

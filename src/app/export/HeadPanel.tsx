@@ -146,7 +146,9 @@ export function HeadPanel(props: {
       const stem = `${runFileStem(selectedRun)}-model`;
       const saveTo = to === 'save' ? `indexeddb://${stem}` : undefined;
       const readme = runReadmeInfo(selectedRun, encoderCard, summaryOf(selectedRun).tuned);
-      const r = await embedClient.exportModel(encoderSource, stored.weights, readme, { saveTo });
+      if (selectedRun.fineTuning && !stored.top) throw new Error('This fine-tuned run has no stored top weights.');
+      // a fine-tuned run's top replaces the pretrained one in the exported model
+      const r = await embedClient.exportModel(encoderSource, stored.weights, readme, { saveTo, ...(stored.top ? { topWeights: stored.top } : {}) });
       if (to === 'download') {
         const files = Object.fromEntries(r.files.map((f) => [`${stem}/${f.path}`, f.bytes]));
         download(zipSync(files, { level: 0 }), `${stem}.zip`, 'application/zip');
@@ -254,6 +256,13 @@ export function HeadPanel(props: {
       {modelDone && (
         <p className="hint" data-testid="model-done">
           {modelDone}
+        </p>
+      )}
+      {selectedRun?.fineTuning && (
+        <p className="hint" data-testid="head-fine-tuned">
+          This run fine-tuned the encoder&apos;s top (from {selectedRun.fineTuning.cut}) with its head. The whole model download
+          carries the tuned top; the head download, and the search and map here, use the head on the frozen encoder&apos;s
+          embeddings, which is not the tuned model (its numbers are in the run&apos;s summary).
         </p>
       )}
       {active && why && (

@@ -67,6 +67,7 @@ export function runReadmeInfo(
     baseline: run.baseline,
     tuned,
     bestEpoch: run.bestEpoch,
+    fineTunedTop: run.fineTuning ? { cut: run.fineTuning.cut, layers: run.fineTuning.topLayers } : null,
     created: new Date().toISOString(),
     studioVersion: STUDIO_VERSION,
   };

@@ -98,6 +98,11 @@ export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string
                   <td>
                     {runName(run)}
                     {run.about.startedFrom && <div className="hint">continued from {run.about.startedFrom}</div>}
+                    {run.fineTuning && (
+                      <div className="hint" data-testid="run-fine-tuned">
+                        fine-tuned the top from {run.fineTuning.cut} ({run.fineTuning.parameters.top.toLocaleString('en')} parameters)
+                      </div>
+                    )}
                   </td>
                   <td>{run.about.datasetName}</td>
                   <td title={run.message ?? undefined} data-testid="run-status">

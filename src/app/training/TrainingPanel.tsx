@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
-import type { EncoderSummary } from '../../workers/embedProtocol';
+import type { EncoderSource, EncoderSummary } from '../../workers/embedProtocol';
 import { BACKEND_ORDER } from '../../workers/embedProtocol';
 import { newRunId } from '../../workers/trainClient';
-import type { TrainBackendChoice } from '../../workers/trainProtocol';
+import type { FineTuningInfo, TrainBackendChoice } from '../../workers/trainProtocol';
 import type { LoadedDataset } from '../dataset/useDatasetLoader';
 import type { ActiveHead } from '../export/HeadPanel';
 import { formatCount } from '../format';
@@ -17,7 +17,7 @@ import { trainClient } from './trainClientInstance';
 import { trainingData } from './trainingInputs';
 import { TrainingSettingsForm } from './TrainingSettingsForm';
 import { session, useSession } from '../session/sessionStore';
-import { parseSettings, type SettingsForm } from './trainingSettings';
+import { parseSettings, topBlocksOf, type SettingsForm } from './trainingSettings';
 import { isLive } from './trainRunState';
 import './training.css';
 
@@ -26,10 +26,20 @@ export interface TrainingSectionProps {
   split: ClassSplit | null;
   /** The encoder the embeddings were made with (known once an embedding job has run). */
   encoder: EncoderSummary | null;
+  /** Where that encoder loads from: the training worker loads it to fine-tune its top. */
+  encoderSource: EncoderSource | null;
   /** An embedding job is writing the cache now. */
   embeddingRunning: boolean;
   /** The head in use (a run's or a loaded one): training can continue from it. */
   head: ActiveHead | null;
+}
+
+/** What a fine-tuning run trains, in one line (cut, parameters, formulation, what the backend means). */
+export function fineTuningLine(f: FineTuningInfo): string {
+  return (
+    `fine-tuned from the cut ${f.cut} (${f.cutShape.join('×')}): ${f.topLayers} layers, ${formatCount(f.parameters.top)} parameters ` +
+    `(lr ${f.learningRates.top}) + the head's ${formatCount(f.parameters.head)} (lr ${f.learningRates.head}) · ${f.warmStart ? 'from the chosen head' : 'from a fresh head'} · ${f.backendNote}`
+  );
 }
 
 const setForm = (trainForm: SettingsForm) => session.set({ trainForm });
@@ -47,7 +57,7 @@ function headMismatch(head: ActiveHead, encoder: EncoderSummary | null): string 
 
 /** The Training panel (settings, controls, live charts, summary) and the Run history panel. */
 export function TrainingSection(props: TrainingSectionProps) {
-  const { loaded, split, encoder, embeddingRunning, head } = props;
+  const { loaded, split, encoder, encoderSource, embeddingRunning, head } = props;
   const form = useSession((s) => s.trainForm);
   const backend = useSession((s) => s.trainBackend);
   const view = useSession((s) => s.train);
@@ -97,6 +107,8 @@ export function TrainingSection(props: TrainingSectionProps) {
             ...(fromHead ? { startedFrom: fromHead.label } : {}),
           },
           ...(fromHead ? { initialWeights: fromHead.weights } : {}),
+          // fine-tuning the top: the worker loads the encoder itself
+          ...(topBlocksOf(form) > 0 && encoderSource ? { encoder: encoderSource } : {}),
         },
         (event) => {
           dispatch({ type: 'event', event });
@@ -113,7 +125,7 @@ export function TrainingSection(props: TrainingSectionProps) {
       longTasks.stop();
       setHistoryVersion((v) => v + 1);
     }
-  }, [parsed, loaded, split, encoder, backend, fromHead]);
+  }, [parsed, loaded, split, encoder, encoderSource, form, backend, fromHead]);
 
   const pause = () => {
     dispatch({ type: 'pause' });
@@ -253,6 +265,13 @@ export function TrainingSection(props: TrainingSectionProps) {
                   : 'recipe selection: the epoch is chosen on the validation classes (flatters the result)'
               }
             />
+            {view.ready.fineTuning && (
+              <Stat
+                label="Fine-tuning the encoder's top"
+                testId="train-fine-tuning"
+                value={fineTuningLine(view.ready.fineTuning)}
+              />
+            )}
             <Stat label="Batches per epoch" value={view.ready.stepsPerEpoch} />
             <Stat label="Epoch" value={`${lastEpoch?.epoch ?? 0} / ${maxEpochs}`} testId="train-epoch" />
             <Stat label="Seconds per epoch" value={lastEpoch ? lastEpoch.seconds.toFixed(2) : '—'} testId="train-seconds" />

@@ -311,3 +311,26 @@ export function buildEncoderTop(model: tf.LayersModel, opts: BuildEncoderTopOpti
 export function modelToCut(model: tf.LayersModel, cutLayer: string): tf.LayersModel {
   return tf.model({ inputs: model.inputs, outputs: model.getLayer(cutLayer).output as tf.SymbolicTensor });
 }
+
+/**
+ * Writes a fine-tuned top's weights (named as `EncoderTop.weights`, `layer/weight`) into a
+ * loaded encoder, so that what is built from it (the whole similarity model) carries them.
+ * Every name must be one of the model's weights, with the same shape.
+ */
+export function assignTopWeights(model: tf.LayersModel, weights: Record<string, { shape: number[]; data: Float32Array }>): number {
+  const byName = new Map<string, tf.LayerVariable>();
+  for (const layer of model.layers) for (const w of layer.weights) byName.set(w.originalName, w);
+  let assigned = 0;
+  for (const [name, { shape, data }] of Object.entries(weights)) {
+    const target = byName.get(name);
+    if (!target) throw new EncoderTopError(`the fine-tuned top has a weight "${name}" that the encoder does not have`);
+    if (target.shape.join('x') !== shape.join('x')) {
+      throw new EncoderTopError(`the fine-tuned weight "${name}" is [${shape.join(', ')}] but the encoder's is [${target.shape.join(', ')}]`);
+    }
+    const value = tf.tensor(data, shape);
+    target.write(value); // the variable keeps its own reference to the data
+    value.dispose();
+    assigned += 1;
+  }
+  return assigned;
+}

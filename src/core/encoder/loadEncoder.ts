@@ -244,6 +244,15 @@ export function cutEncoder(encoder: ImageEncoder, cutLayer: string): ImageEncode
   return { ...wrapEncoder(cutCard, size, embedPixels, model), dispose() {} };
 }
 
+/**
+ * The same encoder applied to each image's horizontal mirror: cached flipped views, extra
+ * training samples for fine-tuning the top. Shares the encoder; disposing it frees nothing.
+ */
+export function flippedEncoder(encoder: ImageEncoder): ImageEncoder {
+  const embedPixels = (rgb: tf.Tensor4D): tf.Tensor2D => tf.tidy(() => encoder.embedPixels(tf.reverse(rgb, 2) as tf.Tensor4D));
+  return { ...wrapEncoder(encoder.card, encoder.featureSize, embedPixels, encoder.model), dispose() {} };
+}
+
 function wrapEncoder(
   card: ModelCard,
   featureSize: number,

@@ -171,3 +171,17 @@ export function preprocessingKey(card: ModelCard, options: { cropToBox: boolean 
     `crop=${options.cropToBox ? 'box' : 'none'}`,
   ].join('|');
 }
+
+/**
+ * The cut layer for fine-tuning `blocks` top blocks (1 = the card's default cut), or why the
+ * card has none.
+ */
+export function cutForBlocks(card: ModelCard, blocks: number): { layer: string } | { problem: string } {
+  const cuts = card.cuts ?? [];
+  if (blocks >= 1 && blocks <= cuts.length) return { layer: cuts[blocks - 1] };
+  return {
+    problem:
+      `training ${blocks} top block${blocks === 1 ? '' : 's'} of "${card.name}": ` +
+      (cuts.length ? `it has ${cuts.length} cut${cuts.length === 1 ? '' : 's'} (${cuts.join(', ')})` : `it cannot be cut (${card.cutsUnavailable ?? 'its card names no cut'})`),
+  };
+}

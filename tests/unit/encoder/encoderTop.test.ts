@@ -3,10 +3,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { modelFolderFiles } from '../../../src/cli/nodeModelSource';
 import { catalogCard, ENCODER_CATALOG } from '../../../src/core/encoder/catalog';
-import { buildEncoderTop, type EncoderTop } from '../../../src/core/encoder/encoderTop';
+import { assignTopWeights, buildEncoderTop, type EncoderTop } from '../../../src/core/encoder/encoderTop';
 import { findModelJson, readModelJson } from '../../../src/core/encoder/filesIOHandler';
 import { inferModelCard } from '../../../src/core/encoder/inferModelCard';
-import { cutEncoder, loadEncoder, type ImageEncoder } from '../../../src/core/encoder/loadEncoder';
+import { cutEncoder, flippedEncoder, loadEncoder, type ImageEncoder } from '../../../src/core/encoder/loadEncoder';
 import type { ModelCard } from '../../../src/core/encoder/modelCard';
 import { sharedPath } from '../../support/shared';
 
@@ -119,5 +119,32 @@ describe('the encoder top rebuilt from the cut', () => {
     });
     await tf.setBackend('wasm');
     encoder.dispose();
+  });
+
+  it("a fine-tuned top's weights written into a fresh copy of the encoder give that copy the tuned feature; flipped views mirror the input", { timeout: 120_000 }, async () => {
+    const tuned = await open('mobilenet-v1-0.25-128');
+    const fresh = await open('mobilenet-v1-0.25-128');
+    const card = tuned.card;
+    const top = buildEncoderTop(tuned.model as tf.LayersModel, { cutLayer: card.cuts![0], featureLayer: card.featureOutput!, pooling: card.pooling });
+    // "training": nudge every weight of the top
+    for (const w of top.weights) w.variable.assign(tf.tidy(() => tf.add(w.variable, 0.01)));
+    const weights = Object.fromEntries(top.weights.map((w) => [w.name, { shape: w.variable.shape.slice(), data: w.variable.dataSync() as Float32Array }]));
+    const pixels = tf.tidy(() => tf.randomUniform([2, 128, 128, 3], 0, 255, 'float32', 3)) as tf.Tensor4D;
+    const before = fresh.embedPixels(pixels);
+    expect(assignTopWeights(fresh.model as tf.LayersModel, weights)).toBe(top.weights.length);
+    const after = fresh.embedPixels(pixels);
+    const want = tuned.embedPixels(pixels);
+    expect(maxDiff(after, want)).toBeLessThan(tolerance(want));
+    expect(maxDiff(before, want)).toBeGreaterThan(1e-3);
+    expect(() => assignTopWeights(fresh.model as tf.LayersModel, { 'no_such_layer/kernel': { shape: [1], data: new Float32Array(1) } })).toThrow(/does not have/);
+
+    const mirrored = tf.tidy(() => tf.reverse(pixels, 2)) as tf.Tensor4D;
+    const flipped = flippedEncoder(fresh).embedPixels(pixels);
+    const direct = fresh.embedPixels(mirrored);
+    expect(maxDiff(flipped, direct)).toBe(0);
+    tf.dispose([pixels, before, after, want, mirrored, flipped, direct]);
+    top.dispose();
+    tuned.dispose();
+    fresh.dispose();
   });
 });

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../src/core/random/randomSource';
 import type { RunRecord, RunWeights } from '../../../src/storage/runHistory';
 import type { TrainEvent, TrainRequest } from '../../../src/workers/trainProtocol';
-import { TrainSession, type EmbeddingLookup } from '../../../src/workers/trainSession';
+import { TrainSession, type EmbeddingLookup, type TrainSessionDeps } from '../../../src/workers/trainSession';
+import { buildEncoderTop } from '../../../src/core/encoder/encoderTop';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -32,7 +33,14 @@ function dataset(classes: number, perClass: number, firstClass: number) {
 type StartRequest = Extract<TrainRequest, { type: 'start' }>;
 
 function setup(
-  opts: { trainClasses?: number; validationClasses?: number; config?: Record<string, unknown>; poison?: boolean; request?: Partial<StartRequest> } = {},
+  opts: {
+    trainClasses?: number;
+    validationClasses?: number;
+    config?: Record<string, unknown>;
+    poison?: boolean;
+    request?: Partial<StartRequest>;
+    deps?: Partial<TrainSessionDeps>;
+  } = {},
 ) {
   const train = dataset(opts.trainClasses ?? 6, 6, 0);
   const validation = dataset(opts.validationClasses ?? 4, 6, 100);
@@ -67,6 +75,7 @@ function setup(
       return { found: Int32Array.from(found), vectors: out, missing };
     },
     store: { save: async (run, weights) => void saved.push(structuredClone({ run, weights })) },
+    ...opts.deps,
   });
   return { session, events, saved, onEvent };
 }
@@ -113,12 +122,72 @@ describe('TrainSession', () => {
     expect(last.summary!.selection).toMatchObject({ mode: 'heldout', heldOutTuned: { rPrecision: best.rPrecision } });
   });
 
-  it('refuses fine-tuning the top (runner only for now) with a message that says where it runs', async () => {
+  it('refuses fine-tuning the top when it cannot load the encoder, saying what to do', async () => {
     const { session, events } = setup({ config: { top: { blocks: 1 } } });
     await session.run();
     const last = events[events.length - 1];
     expect(last).toMatchObject({ type: 'error', code: 'input' });
-    expect((last as { message: string }).message).toMatch(/--train-top-blocks/);
+    expect((last as { message: string }).message).toMatch(/set top.blocks to 0/);
+  });
+
+  it('fine-tunes a top with the head from cached cut maps: reports the cut and parameters, saves the top with the best epoch', async () => {
+    // a toy encoder top: cut map [2, 2, 4] -> 1x1 conv to DIM -> global average pool
+    const cutInput = tf.input({ shape: [2, 2, 3] });
+    const cut = tf.layers.conv2d({ filters: 4, kernelSize: 1, name: 'cut' }).apply(cutInput) as tf.SymbolicTensor;
+    const expand = tf.layers.conv2d({ filters: DIM, kernelSize: 1, activation: 'relu', name: 'expand' }).apply(cut) as tf.SymbolicTensor;
+    const pooled = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(expand) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: cutInput, outputs: pooled });
+    const top = buildEncoderTop(model, { cutLayer: 'cut', featureLayer: 'pool', pooling: 'none' });
+    const before = Float32Array.from(top.weights[0].variable.dataSync());
+    const size = 16;
+    const random = seededRandom(7);
+    const maps = new Map<string, Float32Array>();
+    const cutsAsked: string[] = [];
+    let disposed = false;
+    const { session, events, saved } = setup({
+      config: { top: { blocks: 1, learningRate: 0.01 }, maxEpochs: 4 },
+      deps: {
+        loadTop: async () => ({ top, cutKey: 'key|cut=cut', dispose: () => void (disposed = true) }),
+        readCuts: async (cutKey, n, identities) => {
+          cutsAsked.push(cutKey);
+          // one map per image, clustered by class; the last training image has none (left out)
+          const found: number[] = [];
+          const missing: number[] = [];
+          identities.forEach((id, i) => (id === 'c5/5' ? missing : found).push(i));
+          const out = new Float32Array(found.length * n);
+          found.forEach((i, j) => {
+            const id = identities[i];
+            const c = Number(id.slice(1, id.indexOf('/')));
+            if (!maps.has(id)) maps.set(id, Float32Array.from({ length: n }, (_, k) => Math.max(0, Math.sin(c * 1.7 + k) + 0.4 * (random.nextFloat() - 0.5))));
+            out.set(maps.get(id)!, j * n);
+          });
+          expect(n).toBe(size);
+          return { found: Int32Array.from(found), vectors: out, missing };
+        },
+      },
+    });
+    await session.run();
+    const ready = events.find((e) => e.type === 'ready');
+    expect(ready?.type === 'ready' && ready.fineTuning).toMatchObject({
+      blocks: 1,
+      cut: 'cut',
+      cutShape: [2, 2, 4],
+      topLayers: 2,
+      parameters: { top: 4 * DIM + DIM },
+      formulation: 'layers',
+      warmStart: false,
+    });
+    expect(ready?.type === 'ready' && ready.missing).toBe(1);
+    expect(cutsAsked).toEqual(['key|cut=cut', 'key|cut=cut']);
+    expect(events.at(-1)?.type).toBe('done');
+    const last = saved.at(-1)!.run;
+    expect(last.fineTuning?.cut).toBe('cut');
+    const best = saved.filter((s) => s.weights).at(-1)!.weights!;
+    expect(best.cut).toBe('cut');
+    expect(Object.keys(best.top!)).toEqual(top.weights.map((w) => w.name));
+    expect(Array.from(best.top![top.weights[0].name].data)).not.toEqual(Array.from(before));
+    expect(disposed).toBe(true);
+    model.dispose();
   });
 
   it('continues from initial weights (a loaded head) and records where the run started from', async () => {

@@ -46,6 +46,11 @@ describe('trainRequestProblem', () => {
     expect(trainRequestProblem(startRequest({ config: { loss: { mining: 'easy' } } }))).toMatch(/loss.mining must be one of 'hard', 'all', 'semi_hard'/);
   });
 
+  it('fine-tuning the top needs the encoder (the worker loads it)', () => {
+    expect(trainRequestProblem(startRequest({ config: { top: { blocks: 1 } } }))).toMatch(/top.blocks 1\) needs the encoder/);
+    expect(trainRequestProblem(startRequest({ config: { top: { blocks: 1 } }, encoder: { kind: 'url', url: 'https://x/model.json' } }))).toBeNull();
+  });
+
   it('checks the weights to continue from against the head and the feature size', () => {
     const w = (n: number) => ({
       gates_0: { shape: [n], data: new Float32Array(n) },
