@@ -242,15 +242,22 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     temp.push(folder);
     await page.goto(server.url);
     await chooseFolderInput(page, folder);
-    // every worker the browser runs, nested ones included, seen through the DevTools protocol
+    // the embedding and decode workers the browser runs, nested ones included, seen through the
+    // DevTools protocol (not the WASM backend's own thread workers, which live with their worker);
+    // a worker's URL is known only once it has loaded
     const cdp = await browser.context.browser()!.newBrowserCDPSession();
-    const live = new Set<string>();
+    const workers = new Map<string, string>();
+    const ours = () => [...workers.values()].filter((url) => /embedWorker|decodeWorker/.test(url)).length;
+    const live = { get size() { return ours(); } };
     let peak = 0;
-    cdp.on('Target.targetCreated', (e) => {
-      if (e.targetInfo.type === 'worker') live.add(e.targetInfo.targetId);
-      peak = Math.max(peak, live.size);
-    });
-    cdp.on('Target.targetDestroyed', (e) => live.delete(e.targetId));
+    const seen = (info: { targetId: string; type: string; url: string }) => {
+      if (info.type !== 'worker') return;
+      workers.set(info.targetId, info.url);
+      peak = Math.max(peak, ours());
+    };
+    cdp.on('Target.targetCreated', (e) => seen(e.targetInfo));
+    cdp.on('Target.targetInfoChanged', (e) => seen(e.targetInfo));
+    cdp.on('Target.targetDestroyed', (e) => workers.delete(e.targetId));
     await cdp.send('Target.setDiscoverTargets', { discover: true });
     const before = live.size;
     peak = before;
