@@ -268,20 +268,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
     let failed = 0;
     let cancelled = false;
     const embedStarted = performance.now();
-    const progress = (done: number) => {
-      const seconds = (performance.now() - embedStarted) / 1000;
-      const rate = seconds > 0 ? done / seconds : 0;
-      post({
-        type: 'progress',
-        jobId,
-        done,
-        total: missing.length,
-        imagesPerSecond: rate,
-        etaSeconds: rate > 0 ? (missing.length - done) / rate : Infinity,
-        decodeMsPerImage: dec.decoded ? dec.decodeMs / dec.decoded : 0,
-        decodeWorkers: dec.workers,
-      });
-    };
+    const progress = progressPoster(jobId, missing.length, dec);
     if (missing.length > 0) {
       progress(0);
       // Write-behind: a batch is stored while the next one is embedded, with at most one write
@@ -442,22 +429,7 @@ async function cacheCutMaps(
   // no thumbnails this time (the pooled pass made them); the same decode pool as the pooled pass
   const decodeAhead = 2;
   const decoder = await openDecoder(options.decodeWorkers, 0, decodeAhead * options.batchSize);
-  const started = performance.now();
-  const progress = (done: number) => {
-    const seconds = (performance.now() - started) / 1000;
-    const rate = seconds > 0 ? done / seconds : 0;
-    post({
-      type: 'progress',
-      jobId,
-      pass: 'cut',
-      done,
-      total: missing.length,
-      imagesPerSecond: rate,
-      etaSeconds: rate > 0 ? (missing.length - done) / rate : Infinity,
-      decodeMsPerImage: decoder.decoded ? decoder.decodeMs / decoder.decoded : 0,
-      decodeWorkers: decoder.workers,
-    });
-  };
+  const progress = progressPoster(jobId, missing.length, decoder, 'cut');
   progress(0);
   // write-behind as in the pooled pass: one write in flight, a failed one stops the pass
   let writing: Promise<void> = Promise.resolve();
@@ -506,6 +478,26 @@ async function cacheCutMaps(
     decoder.close();
   }
   return { summary, cancelled: false };
+}
+
+/** Posts a pass's progress: images done of `total` since now, rate, time left and the decoder's figures. */
+function progressPoster(jobId: string, total: number, decoder: EmbedDecoder, pass?: 'cut'): (done: number) => void {
+  const started = performance.now();
+  return (done) => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    post({
+      type: 'progress',
+      jobId,
+      ...(pass ? { pass } : {}),
+      done,
+      total,
+      imagesPerSecond: rate,
+      etaSeconds: rate > 0 ? (total - done) / rate : Infinity,
+      decodeMsPerImage: decoder.decoded ? decoder.decodeMs / decoder.decoded : 0,
+      decodeWorkers: decoder.workers,
+    });
+  };
 }
 
 /** Retrieval metrics of the frozen encoder on the validation classes' embedded images. */

@@ -15,6 +15,7 @@ import {
   TEST_MODEL_URL,
   type Browser,
   type StudioServer,
+  trainAndWait,
 } from './support/studio';
 
 type Result = { backend: string; formulation: string; losses: number[] };
@@ -117,17 +118,8 @@ describe('training, evaluation and fine-tuning the top in the browser: WebGPU (S
     expect(perImage).toBeGreaterThan(mapBytes / images); // float16 map plus its key
     expect(perImage).toBeLessThan(mapBytes / images + 2048); // keys name the encoder and preprocessing: a few hundred characters
 
-    await (await revealed(page, 'train-setting-maxEpochs')).fill('2');
-    await (await revealed(page, 'train-backend')).selectOption('wasm');
-    await page.getByTestId('train-start').click();
-    await page.waitForFunction(
-      () => ['done', 'failed'].includes(document.querySelector('[data-testid="train-stage"]')?.getAttribute('data-phase') ?? ''),
-      undefined,
-      { timeout: 300_000, polling: 200 },
-    );
-    if ((await page.getByTestId('train-stage').getAttribute('data-phase')) === 'failed') {
-      throw new Error(`Fine-tuning failed: ${await textOfTestId(page, 'train-error')}\n${browser.log.join('\n')}`);
-    }
+    const trained = await trainAndWait(page, { epochs: 2, timeoutMs: 300_000 });
+    if (trained.phase === 'failed') throw new Error(`Fine-tuning failed: ${trained.error}\n${browser.log.join('\n')}`);
     expect(await textOfTestId(page, 'train-backend-used')).toBe('wasm');
     const line = await textOfTestId(page, 'train-fine-tuning');
     expect(line).toMatch(/^fine-tuned from the cut \S+ \(\d+×\d+×\d+\): \d+ layers, [\d,]+ parameters/);

@@ -7,13 +7,13 @@ import {
   dropFolder,
   embedAndWait,
   launchBrowser,
-  revealed,
   serveModelAt,
   startProductionStudio,
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
   type StudioServer,
+  trainAndWait,
 } from './support/studio';
 
 /** The minified build is where tfjs's threaded WASM broke (its thread workers could not start). */
@@ -50,17 +50,8 @@ describe('a production build (vite build + vite preview): cross-origin isolated,
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     expect(running).toContain(`${cores} threads: one per logical core`);
 
-    await (await revealed(page, 'train-setting-maxEpochs')).fill('2');
-    await (await revealed(page, 'train-backend')).selectOption('wasm');
-    await page.getByTestId('train-start').click();
-    await page.waitForFunction(
-      () => ['done', 'failed'].includes(document.querySelector('[data-testid="train-stage"]')?.getAttribute('data-phase') ?? ''),
-      undefined,
-      { timeout: 180_000, polling: 200 },
-    );
-    const phase = await page.getByTestId('train-stage').getAttribute('data-phase');
-    const why = phase === 'failed' ? await page.getByTestId('train-error').innerText() : '';
-    expect(phase, `${why}\n${browser.log.join('\n')}`).toBe('done');
+    const { phase, error } = await trainAndWait(page, { epochs: 2, timeoutMs: 180_000 });
+    expect(phase, `${error}\n${browser.log.join('\n')}`).toBe('done');
     expect(browser.log.filter((l) => /is not defined/.test(l))).toEqual([]);
   });
 });

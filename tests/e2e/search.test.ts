@@ -24,7 +24,7 @@ import {
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
-  type StudioServer, revealed } from './support/studio';
+  type StudioServer, revealed, trainAndWait } from './support/studio';
 
 const DIM = 256;
 const KEYS = ['rPrecision', 'rPrecisionMacro', 'precisionAt1', 'mapAtR'] as const;
@@ -128,16 +128,8 @@ describe('trained head download, similar-cars search, embedding map and exports 
     await page.getByTestId('dataset-images').waitFor({ timeout: 60_000 });
     await chooseTestEncoder(page, 'wasm');
     await embedAndWait(page);
-    await (await revealed(page, 'train-setting-maxEpochs')).fill('3');
-    await (await revealed(page, 'train-backend')).selectOption('wasm');
-    await page.getByTestId('train-start').click();
-    await page.waitForFunction(
-      () => ['done', 'failed'].includes(document.querySelector('[data-testid="train-stage"]')?.getAttribute('data-phase') ?? ''),
-      undefined,
-      { timeout: 240_000, polling: 200 },
-    );
-    const phase = await page.getByTestId('train-stage').getAttribute('data-phase');
-    if (phase !== 'done') throw new Error(`Training failed: ${await page.getByTestId('train-error').textContent()}\n${browser.log.join('\n')}`);
+    const { phase, error } = await trainAndWait(page, { epochs: 3 });
+    if (phase !== 'done') throw new Error(`Training failed: ${error}\n${browser.log.join('\n')}`);
   });
   afterAll(async () => {
     await browser?.close();

@@ -247,3 +247,23 @@ export async function msUntilUsable(page: Page, timeoutMs = 30_000): Promise<num
   );
   return (await usable.jsonValue()) as number;
 }
+
+/**
+ * Trains from the Train step with `epochs` epochs on `backend` (set under Advanced) and waits
+ * for the run to end; returns how it ended and, when it failed, the page's error line.
+ */
+export async function trainAndWait(
+  page: Page,
+  { epochs, backend = 'wasm', timeoutMs = 240_000 }: { epochs: number; backend?: string; timeoutMs?: number },
+): Promise<{ phase: string; error: string }> {
+  await (await revealed(page, 'train-setting-maxEpochs')).fill(String(epochs));
+  await (await revealed(page, 'train-backend')).selectOption(backend);
+  await page.getByTestId('train-start').click();
+  await page.waitForFunction(
+    () => ['done', 'failed'].includes(document.querySelector('[data-testid="train-stage"]')?.getAttribute('data-phase') ?? ''),
+    undefined,
+    { timeout: timeoutMs, polling: 200 },
+  );
+  const phase = (await page.getByTestId('train-stage').getAttribute('data-phase')) ?? '';
+  return { phase, error: phase === 'failed' ? await page.getByTestId('train-error').innerText() : '' };
+}
