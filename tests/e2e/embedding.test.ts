@@ -244,23 +244,26 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     await chooseFolderInput(page, folder);
     // the embedding and decode workers the browser runs, nested ones included, seen through the
     // DevTools protocol (not the WASM backend's own thread workers, which live with their worker);
-    // a worker's URL is known only once it has loaded
+    // a worker's URL is known only once it has loaded, and workers of earlier tests may still be closing
     const cdp = await browser.context.browser()!.newBrowserCDPSession();
-    const workers = new Map<string, string>();
-    const ours = () => [...workers.values()].filter((url) => /embedWorker|decodeWorker/.test(url)).length;
-    const live = { get size() { return ours(); } };
-    let peak = 0;
+    const urls = new Map<string, string>();
+    const startedHere = { embed: new Set<string>(), decode: new Set<string>() };
+    const earlier = new Set<string>();
+    let watching = false;
     const seen = (info: { targetId: string; type: string; url: string }) => {
       if (info.type !== 'worker') return;
-      workers.set(info.targetId, info.url);
-      peak = Math.max(peak, ours());
+      urls.set(info.targetId, info.url);
+      if (!watching) earlier.add(info.targetId);
+      if (earlier.has(info.targetId)) return;
+      if (/decodeWorker/.test(info.url)) startedHere.decode.add(info.targetId);
+      if (/embedWorker/.test(info.url)) startedHere.embed.add(info.targetId);
     };
+    const alive = (ids: Set<string>) => [...ids].filter((id) => urls.has(id)).length;
     cdp.on('Target.targetCreated', (e) => seen(e.targetInfo));
     cdp.on('Target.targetInfoChanged', (e) => seen(e.targetInfo));
-    cdp.on('Target.targetDestroyed', (e) => workers.delete(e.targetId));
+    cdp.on('Target.targetDestroyed', (e) => urls.delete(e.targetId));
     await cdp.send('Target.setDiscoverTargets', { discover: true });
-    const before = live.size;
-    peak = before;
+    watching = true;
     const run = await embedInPage(page, { backend: 'wasm', batchSize: 2, cropToBox: false, validationClasses: [], decodeWorkers: 3 }, 4);
     const done = run.events.find((e) => e.type === 'embed-done');
     expect(done).toMatchObject({ cancelled: true, failed: 0 });
@@ -268,11 +271,14 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     expect(embedded).toBeGreaterThanOrEqual(4);
     expect(embedded).toBeLessThan(40);
     expect(Object.keys(run.vectors)).toHaveLength(embedded);
-    expect(peak).toBeGreaterThanOrEqual(before + 4); // the job's embedding worker and its 3 decode workers were seen
+    // the job's embedding worker and its 3 decode workers were seen
+    expect(startedHere.embed.size).toBe(1);
+    expect(startedHere.decode.size).toBe(3);
     // the embedding worker under test is still running; its decode workers are gone
-    await expect.poll(() => live.size, { timeout: 10_000 }).toBe(before + 1);
+    await expect.poll(() => alive(startedHere.decode), { timeout: 10_000 }).toBe(0);
+    expect(alive(startedHere.embed)).toBe(1);
     await inPage<'stopWorker'>(page, 'stopWorker');
-    await expect.poll(() => live.size, { timeout: 10_000 }).toBe(before);
+    await expect.poll(() => alive(startedHere.embed), { timeout: 10_000 }).toBe(0);
     await cdp.detach();
   });
 });
