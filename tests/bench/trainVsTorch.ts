@@ -22,7 +22,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { retrievalMetrics } from '../../src/core/eval/retrievalMetrics';
 import { seededRandom } from '../../src/core/random/randomSource';
 import { PKBatchSampler } from '../../src/core/train/batchSampler';
-import { HeadTrainer, type LabelledEmbeddings } from '../../src/core/train/trainer';
+import { HeadTrainer } from '../../src/core/train/trainer';
+import { syntheticClusters } from './syntheticClusters';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,24 +47,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-function clusters(firstLabel: number, seed: number): LabelledEmbeddings {
-  const random = seededRandom(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - random.nextFloat())) * Math.cos(2 * Math.PI * random.nextFloat());
-  const embeddings = new Float32Array(classes * perClass * dim);
-  const labels = new Int32Array(classes * perClass);
-  for (let c = 0; c < classes; c++) {
-    const centre = Float32Array.from({ length: dim }, () => normal());
-    for (let j = 0; j < perClass; j++) {
-      const row = c * perClass + j;
-      labels[row] = firstLabel + c;
-      for (let d = 0; d < dim; d++) embeddings[row * dim + d] = centre[d] + 1.5 * normal();
-    }
-  }
-  return { embeddings, labels };
-}
-
-const train = clusters(0, 1);
-const validation = clusters(classes, 2);
+const train = syntheticClusters(classes, perClass, dim, 0, 1);
+const validation = syntheticClusters(classes, perClass, dim, classes, 2);
 const config = { classesPerBatch: P, imagesPerClass: K, maxEpochs: epochs + 1, patience: epochs + 1, validationQueries: 1 };
 
 async function tfjsColumn(backend: 'wasm' | 'cpu') {
