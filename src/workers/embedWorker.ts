@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs';
 import { detachedFile } from '../core/data/datasetFile';
 import { imageIdentity } from '../core/data/loadDataset';
 import { artifactsOfFiles, similarityModelExport } from '../core/export/similarityModelExport';
-import { embedImages, EmbeddingAbortedError } from '../core/encoder/embedImages';
 import { assignTopWeights } from '../core/encoder/encoderTop';
 import { cutEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
 import { cutForBlocks, preprocessingKey } from '../core/encoder/modelCard';
@@ -21,6 +20,7 @@ import { activateBackend, probeBackends, wasmThreads } from './backends';
 import { fastestBackend, timeBackend } from './benchmarkBackends';
 import { BrowserDatasetFile } from './browserFile';
 import { inThreadDecoder, openDecoder, type EmbedDecoder } from './decodePool';
+import { embedWithWriteBehind } from './embedWriteBehind';
 import type {
   BackendName,
   BackendTiming,
@@ -271,11 +271,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
     const progress = progressPoster(jobId, missing.length, dec);
     if (missing.length > 0) {
       progress(0);
-      // Write-behind: a batch is stored while the next one is embedded, with at most one write
-      // in flight (the next batch waits for it), so IndexedDB's commit latency stays off the
-      // inference path. An embedding counts (and enters the baseline) once its write is done;
-      // a failed write stops the run at the next batch, or at the end.
-      let writing: Promise<void> = Promise.resolve();
+      // an embedding counts (and enters the baseline) once its write is done
       const store = async (indices: number[], embeddings: Float32Array) => {
         const batchIdentities = indices.map((k) => identities[missing[k]]);
         try {
@@ -304,8 +300,8 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
         });
         embedded += indices.length;
       };
-      try {
-        const result = await embedImages({
+      const result = await embedWithWriteBehind(
+        {
           encoder,
           decoder: dec,
           files: missing.map((i) => files[i]),
@@ -314,33 +310,17 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
           batchSize: options.batchSize,
           decodeAhead: dec.workers > 0 ? decodeAhead : 1,
           signal,
-          onBatch: async ({ indices, embeddings }) => {
-            await writing;
-            writing = store(indices, embeddings);
-            writing.catch(() => undefined); // handled where it is awaited
-          },
           onProblem: (p) => {
             failed += 1;
             post({ type: 'problem', jobId, path: p.path, message: p.message });
           },
           onNote: (n) => post({ type: 'note', jobId, path: n.path, message: n.message }),
           onProgress: (p) => progress(p.done),
-        });
-        await writing;
-        failed = result.failed.length;
-      } catch (e) {
-        // Settle the write in flight first: it is kept if it succeeds, and a storage error wins.
-        const writeError = await writing.then(
-          () => null,
-          (w: unknown) => w,
-        );
-        if (writeError !== null && writeError !== e) throw writeError;
-        if (e instanceof EmbeddingAbortedError || (e instanceof DOMException && e.name === 'AbortError')) {
-          cancelled = true;
-        } else {
-          throw e;
-        }
-      }
+        },
+        store,
+      );
+      if (result) failed = result.failed.length;
+      else cancelled = true;
     }
     const embedSeconds = (performance.now() - embedStarted) / 1000;
 
@@ -431,8 +411,6 @@ async function cacheCutMaps(
   const decoder = await openDecoder(options.decodeWorkers, 0, decodeAhead * options.batchSize);
   const progress = progressPoster(jobId, missing.length, decoder, 'cut');
   progress(0);
-  // write-behind as in the pooled pass: one write in flight, a failed one stops the pass
-  let writing: Promise<void> = Promise.resolve();
   const store = async (indices: number[], maps: Float32Array) => {
     try {
       await cache.putCutBatch(cutKey, indices.map((k) => identities[missing[k]]), maps, size);
@@ -450,34 +428,23 @@ async function cacheCutMaps(
     summary.stored += indices.length;
   };
   try {
-    await embedImages({
-      encoder: toCut,
-      decoder,
-      files: missing.map((i) => files[i]),
-      crops: options.cropToBox ? missing.map((i) => images[i].bbox) : undefined,
-      batchSize: options.batchSize,
-      decodeAhead: decoder.workers > 0 ? decodeAhead : 1,
-      signal,
-      onBatch: async ({ indices, embeddings }) => {
-        await writing;
-        writing = store(indices, embeddings);
-        writing.catch(() => undefined);
+    const result = await embedWithWriteBehind(
+      {
+        encoder: toCut,
+        decoder,
+        files: missing.map((i) => files[i]),
+        crops: options.cropToBox ? missing.map((i) => images[i].bbox) : undefined,
+        batchSize: options.batchSize,
+        decodeAhead: decoder.workers > 0 ? decodeAhead : 1,
+        signal,
+        onProgress: (p) => progress(p.done),
       },
-      onProgress: (p) => progress(p.done),
-    });
-    await writing;
-  } catch (e) {
-    const writeError = await writing.then(
-      () => null,
-      (w: unknown) => w,
+      store,
     );
-    if (writeError !== null && writeError !== e) throw writeError;
-    if (e instanceof EmbeddingAbortedError || (e instanceof DOMException && e.name === 'AbortError')) return { summary, cancelled: true };
-    throw e;
+    return { summary, cancelled: result === null };
   } finally {
     decoder.close();
   }
-  return { summary, cancelled: false };
 }
 
 /** Posts a pass's progress: images done of `total` since now, rate, time left and the decoder's figures. */
