@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { EmbeddingCache } from '../../storage/embeddingCache';
 import { liveRunIds, type RunRecord } from '../../storage/runHistory';
 import { formatPercent, formatSeconds } from '../format';
 import { Panel } from '../shell/Panel';
@@ -37,6 +38,13 @@ export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string
   const remove = async (id: string) => {
     try {
       await (await runHistory()).delete(id);
+      // a fine-tuned run's tuned features go with it
+      const cache = await EmbeddingCache.open();
+      try {
+        await cache.clearRunSets(id);
+      } finally {
+        cache.close();
+      }
       if (openId === id) setOpenId(null);
       setCompare((c) => c.filter((x) => x !== id));
       await reload();
