@@ -139,7 +139,8 @@ export function HeadPanel(props: {
       const stored = await (await runHistory()).weights(selectedRun.id);
       if (!stored) throw new Error('This run has no stored head weights.');
       const card = encoderCard ?? { name: selectedRun.about.encoderName };
-      const zip = await headZip(selectedRun, stored.weights, card, summaryOf(selectedRun).tuned);
+      const top = stored.top ? { weights: stored.top, cut: stored.cut ?? selectedRun.fineTuning?.cut ?? '', epoch: stored.epoch } : undefined;
+      const zip = await headZip(selectedRun, stored.weights, card, summaryOf(selectedRun).tuned, top);
       download(zip.bytes, zip.name, 'application/zip');
     } catch (e) {
       setError(`Could not export the head: ${e instanceof Error ? e.message : String(e)}`);
