@@ -10,6 +10,7 @@ import { setTopWeights, tunedFeatures } from '../core/encoder/tunedFeatures';
 import type { CacheLookup } from '../storage/embeddingCache';
 import { EmbeddingCache } from '../storage/embeddingCache';
 import { tunedSetKey } from '../storage/embeddingKeys';
+import { RunHistory } from '../storage/runHistory';
 import type { BackendName } from './embedProtocol';
 import { loadEncoderTop } from './fineTuneTop';
 import type { TunedFeatureCount, TunedTopSpec } from './searchProtocol';
@@ -71,7 +72,9 @@ export class SearchTop {
       if (stored.missing.length) {
         const asked = stored.missing.map((i) => identities[i]);
         const cuts = await cache.lookupCuts(cutKey, size, asked);
-        if (cuts.found.length) {
+        // a deleted run's features are not stored again (they would outlive it)
+        const keep = cuts.found.length > 0 && (await runExists(this.spec.runId));
+        if (keep) {
           const pooled = await cache.setInfo(this.preprocessingKey);
           await cache.registerSet({
             preprocessingKey: this.tunedKey,
@@ -80,6 +83,8 @@ export class SearchTop {
             featureSize: dim,
             tuned: { of: this.preprocessingKey, runId: this.spec.runId, runName: this.spec.runName, epoch: this.spec.epoch, cut: top.cutLayer },
           });
+        }
+        if (cuts.found.length) {
           const total = cuts.found.length;
           opts.onProgress?.(0, total);
           await tunedFeatures(top, cuts.vectors, {
@@ -91,7 +96,7 @@ export class SearchTop {
                 ids.push(identities[image]);
                 rowOf.set(image, features.subarray(r * dim, (r + 1) * dim));
               }
-              await cache.putBatch(this.tunedKey, ids, features, dim);
+              if (keep) await cache.putBatch(this.tunedKey, ids, features, dim);
               computed += rows;
               opts.onProgress?.(computed, total);
             },
@@ -111,5 +116,14 @@ export class SearchTop {
 
   dispose(): void {
     this.loaded.dispose();
+  }
+}
+
+async function runExists(runId: string): Promise<boolean> {
+  const history = await RunHistory.open();
+  try {
+    return (await history.get(runId)) !== undefined;
+  } finally {
+    history.close();
   }
 }

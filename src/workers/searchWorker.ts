@@ -9,7 +9,7 @@ import { activateBackend } from './backends';
 import type { BackendName } from './embedProtocol';
 import { SearchGallery } from './searchGallery';
 import { SearchTop } from './searchTop';
-import type { SearchEvent, SearchRequest } from './searchProtocol';
+import type { SearchEvent, SearchRequest, TunedFeatureCount } from './searchProtocol';
 import { searchRequestProblem } from './searchProtocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -24,6 +24,8 @@ let preprocessingKey = '';
 /** A fine-tuned run's top, while its head is the one set: the head then reads its tuned features. */
 let top: SearchTop | null = null;
 let backend: Promise<BackendName> | null = null;
+/** `set-head` requests run one after another: each may load a top and compute tuned features. */
+let headChain: Promise<unknown> = Promise.resolve();
 const running = new Map<string, AbortController>();
 
 function ensureBackend(): Promise<BackendName> {
@@ -84,35 +86,9 @@ async function handle(request: Exclude<SearchRequest, { type: 'cancel' }>, signa
       return;
     }
     case 'set-head': {
-      const g = need();
-      const started = performance.now();
-      const name = await ensureBackend();
-      g.setHead(null);
-      const spec = request.top ?? null;
-      if (top && (!spec || !top.isFor(spec, preprocessingKey))) {
-        top.dispose();
-        top = null;
-      }
-      let tunedFeatures = null;
-      if (spec && request.weights) {
-        if (!top) {
-          post({ type: 'progress', reqId, stage: "Loading the run's fine-tuned encoder top", done: 0, total: 1 });
-          top = await SearchTop.load(spec, preprocessingKey, name);
-        }
-        const features = await top.features(galleryIdentities, {
-          signal,
-          onProgress: (done, total) => post({ type: 'progress', reqId, stage: 'Tuned features', done, total }),
-        });
-        if (features.missing.length) {
-          throw new Error(
-            `${features.missing.length} of the ${g.size} never-seen images have no cut map for the run's top (${spec.cut}): embed the dataset again with "Train the encoder's top blocks" set to ${spec.blocks}.`,
-          );
-        }
-        g.setHead(request.weights, features.vectors);
-        tunedFeatures = { cached: features.cached, computed: features.computed };
-      } else g.setHead(request.weights);
-      const m = await g.metrics(request.evaluation);
-      post({ type: 'head-set', reqId, base: m.base, tuned: m.tuned, tunedFeatures, ms: performance.now() - started });
+      const turn = headChain.then(() => setHead(request, signal));
+      headChain = turn.catch(() => undefined);
+      await turn;
       return;
     }
     case 'search': {
@@ -183,4 +159,40 @@ async function handle(request: Exclude<SearchRequest, { type: 'cancel' }>, signa
       return;
     }
   }
+}
+
+async function setHead(request: Extract<SearchRequest, { type: 'set-head' }>, signal: AbortSignal): Promise<void> {
+  const { reqId } = request;
+  signal.throwIfAborted();
+  const g = need();
+  const identities = galleryIdentities;
+  const started = performance.now();
+  const name = await ensureBackend();
+  g.setHead(null);
+  const spec = request.top ?? null;
+  if (top && (!spec || !top.isFor(spec, preprocessingKey))) {
+    top.dispose();
+    top = null;
+  }
+  let tunedFeatures: TunedFeatureCount | null = null;
+  if (spec && request.weights) {
+    if (!top) {
+      post({ type: 'progress', reqId, stage: "Loading the run's fine-tuned encoder top", done: 0, total: 1 });
+      top = await SearchTop.load(spec, preprocessingKey, name);
+    }
+    const features = await top.features(identities, {
+      signal,
+      onProgress: (done, total) => post({ type: 'progress', reqId, stage: 'Tuned features', done, total }),
+    });
+    if (features.missing.length) {
+      throw new Error(
+        `${features.missing.length} of the ${g.size} never-seen images have no cut map for the run's top (${spec.cut}): embed the dataset again with "Train the encoder's top blocks" set to ${spec.blocks}.`,
+      );
+    }
+    signal.throwIfAborted();
+    g.setHead(request.weights, features.vectors);
+    tunedFeatures = { cached: features.cached, computed: features.computed };
+  } else g.setHead(request.weights);
+  const m = await g.metrics(request.evaluation);
+  post({ type: 'head-set', reqId, base: m.base, tuned: m.tuned, tunedFeatures, ms: performance.now() - started });
 }

@@ -11,6 +11,7 @@ import { HeadPanel, type ActiveHead, type HeadMetricsView } from '../export/Head
 import { MapPanel } from '../map/MapPanel';
 import { validationGallery, type GalleryImage } from './gallery';
 import { SearchRequestError } from '../../workers/searchClient';
+import { session } from '../session/sessionStore';
 import { searchClient } from './searchClientInstance';
 import { SearchPanel } from './SearchPanel';
 import './similarity.css';
@@ -52,6 +53,10 @@ export function SimilaritySection(props: SimilaritySectionProps) {
   const [applied, setApplied] = useState<string>('');
   const [metrics, setMetrics] = useState<HeadMetricsView>(NO_METRICS);
   const measuring = useRef<AbortController | null>(null);
+  // read when the head is set: a new source object for the same encoder must not set it again
+  const sourceRef = useRef(encoderSource);
+  sourceRef.current = encoderSource;
+  const hasSource = encoderSource !== null;
   const distance = head?.evaluation.distance ?? 'cosine';
 
   const encoderCard = useMemo<Record<string, unknown> | null>(() => {
@@ -98,9 +103,10 @@ export function SimilaritySection(props: SimilaritySectionProps) {
     setMetrics({ ...NO_METRICS, phase: 'measuring' });
     const evaluation = head?.evaluation ?? { distance: 'cosine' as const, queryCount: null, seed: 42 };
     // a fine-tuned run's head reads its top's tuned features: the worker rebuilds the top from the encoder
-    const top = head?.top && encoderSource ? { ...head.top, source: encoderSource } : null;
+    const source = sourceRef.current;
+    const top = head?.top && source ? { ...head.top, source } : null;
     const request =
-      head?.top && !encoderSource
+      head?.top && !source
         ? Promise.reject(new Error("This run fine-tuned the encoder's top: choose its encoder (and embed with it) to measure and search with the tuned model."))
         : searchClient.request(
             { type: 'set-head', weights: head?.weights ?? null, evaluation, top },
@@ -115,6 +121,8 @@ export function SimilaritySection(props: SimilaritySectionProps) {
       .then((r) => {
         if (!live) return;
         setMetrics({ phase: 'ready', base: r.base, tuned: r.tuned, message: null, headKey: head?.key ?? null, tunedFeatures: r.tunedFeatures });
+        // newly stored tuned features: the cache panel counts them
+        if (r.tunedFeatures?.computed) session.set((x) => ({ cacheVersion: x.cacheVersion + 1 }));
         setApplied(`${gallery.key}#${head?.key ?? 'none'}`);
       })
       .catch((e: unknown) => {
@@ -132,7 +140,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
       live = false;
       controller.abort();
     };
-  }, [gallery, head, encoderSource]);
+  }, [gallery, head, hasSource]);
 
   const ready = gallery.phase === 'ready' && applied.startsWith(`${gallery.key}#`);
   const hasHead = ready && metrics.tuned !== null;

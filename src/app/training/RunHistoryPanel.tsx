@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { EmbeddingCache } from '../../storage/embeddingCache';
 import { liveRunIds, type RunRecord } from '../../storage/runHistory';
 import { formatPercent, formatSeconds } from '../format';
+import { session } from '../session/sessionStore';
 import { Panel } from '../shell/Panel';
 import { CompareCharts, RunCharts } from './RunCharts';
 import { displayStatus, runHistory, runName, statusText, summaryOf } from './runHistoryStore';
@@ -41,7 +42,7 @@ export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string
       // a fine-tuned run's tuned features go with it
       const cache = await EmbeddingCache.open();
       try {
-        await cache.clearRunSets(id);
+        if (await cache.clearRunSets(id)) session.set((x) => ({ cacheVersion: x.cacheVersion + 1 }));
       } finally {
         cache.close();
       }
