@@ -220,6 +220,24 @@ describe('training, evaluation and fine-tuning the top in the browser: WebGPU (S
     const want = searchIndex(flat, dim, 'cosine').search(flat.subarray(row * dim, (row + 1) * dim), hits.length, [row]);
     expect(hits).toEqual(Array.from(want.index));
 
+    // a dropped photo (a gallery image's own file) goes through the tuned top too: it finds that image at distance 0 in both spaces
+    const photo = path.join(folderOut, 'my-photo.jpg');
+    writeFileSync(photo, readFileSync(path.join(folder, files[row])));
+    await page.getByTestId('search-photo-input').setInputFiles(photo);
+    await page.waitForFunction(
+      () =>
+        ['base', 'tuned'].every((s) =>
+          document.querySelector(`[data-testid="search-results-${s}"]`)?.getAttribute('data-query')?.startsWith('photo:dropped-photos/my-photo.jpg|'),
+        ),
+      undefined,
+      { timeout: 60_000, polling: 100 },
+    );
+    for (const space of ['base', 'tuned']) {
+      const first = page.getByTestId(`search-results-${space}`).getByTestId('search-hit').first();
+      expect(Number(await first.getAttribute('data-row')), space).toBe(row);
+      expect(Number(await first.getAttribute('data-distance')), space).toBeLessThan(1e-5);
+    }
+
     // another tool: PyTorch reads top.safetensors and the head's model.safetensors, runs the top on the cached cut maps
     const cutShape = /\((\d+)×(\d+)×(\d+)\)/.exec(line)!.slice(1).map(Number);
     const [cuts, pooled] = await Promise.all([storedRows(page, 'cutMaps'), storedRows(page, 'embeddings')]);
@@ -266,7 +284,7 @@ describe('training, evaluation and fine-tuning the top in the browser: WebGPU (S
     expect(await page.getByTestId('head-tuned-features').getAttribute('data-computed')).toBe('0');
     expect(await page.getByTestId('head-tuned-features').getAttribute('data-cached')).toBe(String(gallery));
     expect(await metricValues(page, 'tuned')).toEqual(tunedNow);
-    await expect.poll(() => textOfTestId(page, 'cache-tuned-count')).toBe(String(gallery));
+    await expect.poll(() => textOfTestId(page, 'cache-tuned-count')).toBe(String(gallery + 1)); // and the dropped photo's
     // deleting the run deletes them
     await (await revealed(page, 'run-delete')).click();
     await expect.poll(() => page.getByTestId('run-row').count(), { timeout: 30_000 }).toBe(0);
