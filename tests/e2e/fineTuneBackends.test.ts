@@ -193,7 +193,9 @@ describe('training, evaluation and fine-tuning the top in the browser: WebGPU (S
     // the head download carries the tuned top; the tuned exports are head(top(cut map))
     const folderOut = tempFolder('finetune-downloads');
     const [headDl] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('head-download').click()]);
-    const headZipFiles = unzipSync(new Uint8Array(readFileSync((await headDl.path())!)));
+    const headZipPath = path.join(folderOut, 'head.zip');
+    writeFileSync(headZipPath, readFileSync((await headDl.path())!));
+    const headZipFiles = unzipSync(new Uint8Array(readFileSync(headZipPath)));
     const headFile = (n: string) => Object.entries(headZipFiles).find(([k]) => k.endsWith(`/${n}`))?.[1];
     expect(headFile('top.safetensors'), Object.keys(headZipFiles).join(', ')).toBeTruthy();
     expect(new TextDecoder().decode(headFile('README.md'))).toContain("The head's input: the encoder's pooled feature **with the fine-tuned top**");
@@ -289,6 +291,14 @@ describe('training, evaluation and fine-tuning the top in the browser: WebGPU (S
     await (await revealed(page, 'run-delete')).click();
     await expect.poll(() => page.getByTestId('run-row').count(), { timeout: 30_000 }).toBe(0);
     await expect.poll(() => page.getByTestId('cache-tuned-row').count(), { timeout: 30_000 }).toBe(0);
+    expect(Object.keys(await storedRows(page, 'embeddings')).filter((k) => k.includes('|tuned='))).toEqual([]);
+
+    // the head zip loaded back brings its top: measured as its run measured it (tuned features computed, not kept: its run is gone)
+    await page.getByTestId('head-load-input').setInputFiles(headZipPath);
+    await page.waitForFunction(() => document.querySelector('[data-testid="head-active"]')?.getAttribute('data-key')?.startsWith('file:'), undefined, { timeout: 30_000 });
+    await waitMetricsReady(page);
+    expect(await page.getByTestId('head-tuned-features').getAttribute('data-computed')).toBe(String(gallery));
+    (await metricValues(page, 'tuned')).forEach((v, i) => expect(Math.abs(v - recorded[i]), KEYS[i]).toBeLessThan(1e-6));
     expect(Object.keys(await storedRows(page, 'embeddings')).filter((k) => k.includes('|tuned='))).toEqual([]);
   });
 });

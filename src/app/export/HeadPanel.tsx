@@ -187,6 +187,17 @@ export function HeadPanel(props: {
     setError(null);
     try {
       const loaded = await readHeadFiles(files);
+      let top: ActiveTop | undefined;
+      if (loaded.top) {
+        // the card's cut number of the top's cut (the worker checks it against the encoder it loads)
+        const cuts = Array.isArray(encoderCard?.cuts) ? (encoderCard.cuts as string[]) : [];
+        const blocks = cuts.indexOf(loaded.top.cut) + 1;
+        if (cuts.length && blocks === 0) {
+          throw new Error(`its encoder top starts at ${loaded.top.cut}, which the encoder in use (${String(encoderCard?.name)}) cannot be cut at: choose the encoder it was trained on`);
+        }
+        // features of a run of this browser (same run and epoch) are read back; others are computed and not kept
+        top = { ...loaded.top, blocks: Math.max(1, blocks), runId: loaded.run?.runId ?? 'loaded-file', runName: loaded.name, epoch: loaded.run?.bestEpoch ?? 0 };
+      }
       loadCount += 1;
       autoPicked.current = true;
       setWhy('loaded from a file');
@@ -197,6 +208,7 @@ export function HeadPanel(props: {
         weights: loaded.head.weights,
         evaluation: evaluationOf(loaded.run?.config),
         recorded: loaded.run?.tuned ?? null,
+        ...(top ? { top } : {}),
       });
     } catch (e) {
       setError(`Could not load that head: ${e instanceof Error ? e.message : String(e)}`);

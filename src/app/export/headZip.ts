@@ -7,6 +7,7 @@
 import { unzipSync, zipSync } from 'fflate';
 import type { ImportedHead } from '../../core/export/headExport';
 import { modelReadme, type RunReadmeInfo } from '../../core/export/modelReadme';
+import { decodeSafetensors } from '../../core/export/safetensors';
 import { encoderTopSafetensors, TOP_FILE } from '../../core/export/topExport';
 import type { NamedWeights } from '../../core/train/heads';
 import type { TrainingConfig } from '../../core/train/trainer';
@@ -131,6 +132,8 @@ export interface LoadedHead {
   name: string;
   head: ImportedHead;
   run: HeadRunInfo | null;
+  /** A fine-tuned run's top (top.safetensors beside the head): the head reads the features it gives. */
+  top: { weights: NamedWeights; cut: string } | null;
 }
 
 /** Reads a head from picked or dropped files: a zip, or model.safetensors (+ config.json, studio.json) or model.json + weights.bin. */
@@ -165,7 +168,19 @@ export async function readHeadFiles(files: File[]): Promise<LoadedHead> {
       run = null;
     }
   }
-  return { name, head, run };
+  const topKey = Object.keys(contents).find((k) => k.split('/').pop() === TOP_FILE);
+  let top: LoadedHead['top'] = null;
+  if (topKey) {
+    let file: ReturnType<typeof decodeSafetensors>;
+    try {
+      file = decodeSafetensors(contents[topKey]);
+    } catch (e) {
+      throw new Error(`${TOP_FILE} (the fine-tuned encoder top) is not readable: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!file.metadata.cut) throw new Error(`${TOP_FILE} does not name the cut its top starts from`);
+    top = { weights: file.tensors, cut: file.metadata.cut };
+  }
+  return { name, head, run, top };
 }
 
 /** How a head is measured: its run's settings, else the training defaults (cosine, every query). */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { exportHead, importHead } from '../../../src/core/export/headExport';
 import { modelReadme } from '../../../src/core/export/modelReadme';
+import { createSkipConnectionHead } from '../../../src/core/train/heads';
 import { decodeSafetensors } from '../../../src/core/export/safetensors';
 import { encoderTopSafetensors, TOP_FILE } from '../../../src/core/export/topExport';
 
@@ -40,5 +42,16 @@ describe("a fine-tuned run's top in the head download", () => {
     const plain = modelReadme(base);
     expect(plain).toContain('the frozen encoder "Tiny"');
     expect(plain).not.toContain('fine-tuned');
+  });
+
+  it('loading a fine-tuned head back reads model.safetensors, not top.safetensors beside it, in whatever order the files come', async () => {
+    const head = createSkipConnectionHead(4, { seed: 3 });
+    const weights = head.getWeights();
+    head.dispose();
+    const ex = await exportHead(weights, { kind: 'skip-connection', dim: 4, dropout: 0, encoderCard: { name: 'Tiny' }, studioVersion: '0' });
+    const top = encoderTopSafetensors({ 'conv/kernel': { shape: [1, 1, 4, 4], data: new Float32Array(16) } }, { cut: 'cut', encoder: 'Tiny' });
+    const loaded = importHead({ [`h/${TOP_FILE}`]: top, 'h/model.safetensors': ex.files['model.safetensors'], 'h/config.json': ex.files['config.json'] });
+    expect(loaded.format).toBe('safetensors');
+    expect(loaded.weights.gates_0.data).toEqual(weights.gates_0.data);
   });
 });
