@@ -293,7 +293,7 @@ export function HeadPanel(props: {
         <p className="hint" data-testid="head-fine-tuned" data-cut={active.top.cut}>
           This run fine-tuned the encoder&apos;s top (from {active.top.cut}) with its head: the metrics, the search, the map and
           the tuned embedding exports here use the fine-tuned top — the head reads its tuned features, computed once from the
-          cached cut maps and kept in the cache with the run.
+          cached cut maps and kept in the cache while the run is in the run history.
           {metrics.tunedFeatures && (
             <span data-testid="head-tuned-features" data-cached={metrics.tunedFeatures.cached} data-computed={metrics.tunedFeatures.computed}>
               {' '}

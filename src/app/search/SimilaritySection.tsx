@@ -184,7 +184,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
       )}
       <SearchPanel images={images} version={applied} hasHead={hasHead} embedPhoto={encoderSource && !embeddingRunning ? embedPhoto : null} />
       <MapPanel images={images} version={applied} hasHead={hasHead} />
-      <EmbeddingExportPanel ready={ready} hasHead={hasHead} stem={stem} dataset={loaded?.dataset ?? null} split={split} />
+      <EmbeddingExportPanel ready={ready} hasHead={hasHead} fineTuned={Boolean(head?.top)} stem={stem} dataset={loaded?.dataset ?? null} split={split} />
     </>
   );
 }
