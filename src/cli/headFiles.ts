@@ -5,11 +5,11 @@ import { exportHead, HEAD_FILE_NOTES, HEAD_FILES } from '../core/export/headExpo
 import { modelReadme, type RunReadmeInfo } from '../core/export/modelReadme';
 import { similarityModelExport } from '../core/export/similarityModelExport';
 import type { EncoderTop } from '../core/encoder/encoderTop';
-import { encodeSafetensors } from '../core/export/safetensors';
+import { encoderTopSafetensors, TOP_FILE } from '../core/export/topExport';
 import type { Head, NamedWeights } from '../core/train/heads';
 
-/** The fine-tuned top's weights, beside the head's. */
-export const TOP_FILE = 'top.safetensors';
+/** The fine-tuned top's weights, beside the head's (the same file as the studio's head download). */
+export { TOP_FILE };
 
 async function writeFiles(folder: string, files: Record<string, Uint8Array | string>): Promise<string[]> {
   const written: string[] = [];
@@ -44,7 +44,7 @@ export async function writeHeadExport(
   if (info.top) {
     const tensors: NamedWeights = {};
     for (const w of info.top.weights) tensors[w.name] = { shape: w.variable.shape.slice(), data: Float32Array.from(w.variable.dataSync() as Float32Array) };
-    topFiles[TOP_FILE] = encodeSafetensors(tensors, { format: 'pt', cut: info.top.cutLayer, layers: JSON.stringify(info.top.layerNames) });
+    topFiles[TOP_FILE] = encoderTopSafetensors(tensors, { cut: info.top.cutLayer, encoder: info.readme.encoder.name, layers: info.top.layerNames });
     notes.push({ path: TOP_FILE, what: `the fine-tuned encoder top (from the cut \`${info.top.cutLayer}\` to the feature), its weights under the encoder's layer names; the whole model (model/) has them built in` });
   }
   const readme = modelReadme({

@@ -43,6 +43,11 @@ export class EmbeddingCache {
     await this.db.put('embeddingSets', { ...info, createdAt: Date.now() });
   }
 
+  /** The record of one set, if it is registered. */
+  async setInfo(preprocessingKey: string): Promise<EmbeddingSetInfo | undefined> {
+    return this.db.get('embeddingSets', preprocessingKey);
+  }
+
   /**
    * Writes one batch in one transaction and resolves when it is durable. Rejects with the
    * browser's QuotaExceededError when storage is full (the batch is then not stored; earlier
@@ -163,6 +168,13 @@ export class EmbeddingCache {
     void tx.objectStore('cutMaps').delete(IDBKeyRange.bound(lower, upper));
     void tx.objectStore('embeddingSets').delete(preprocessingKey);
     await tx.done;
+  }
+
+  /** Deletes every set of tuned features of a run (when the run is deleted); returns how many. */
+  async clearRunSets(runId: string): Promise<number> {
+    const sets = (await this.db.getAll('embeddingSets')).filter((s) => s.tuned?.runId === runId);
+    for (const set of sets) await this.clearSet(set.preprocessingKey);
+    return sets.length;
   }
 
   async clearAll(): Promise<void> {

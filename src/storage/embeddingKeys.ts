@@ -47,3 +47,11 @@ export function bufferToVector(buffer: ArrayBuffer, featureSize: number): Float3
 export function cutSetKey(preprocessingKey: string, cutLayer: string): string {
   return `${preprocessingKey}|cut=${cutLayer}`;
 }
+
+/**
+ * The key of the set of a fine-tuned run's tuned features (top(cut map) with the top of its
+ * epoch `epoch`) for a pooled set: one set per run and epoch, deleted with the run.
+ */
+export function tunedSetKey(preprocessingKey: string, runId: string, epoch: number): string {
+  return `${preprocessingKey}|tuned=${runId}@${epoch}`;
+}

@@ -14,6 +14,11 @@ export interface EmbeddingSetInfo {
    * belongs to, the cut layer, and the stored precision. Its rows live in `cutMaps`.
    */
   cut?: { of: string; layer: string; shape: [number, number, number]; precision: 'float16' };
+  /**
+   * Set for a fine-tuned run's tuned features (`tunedSetKey`): the pooled set they stand in
+   * for, the run and epoch whose top computed them, and its cut. Rows live in `embeddings`.
+   */
+  tuned?: { of: string; runId: string; runName: string; epoch: number; cut: string };
 }
 
 /** What the model list shows, without loading any weights. */
@@ -35,7 +40,8 @@ export interface StoredModel extends StoredModelInfo {
  * (`EmbeddingCache`, `ModelStore`); nothing else touches the stores directly.
  *
  * - `embeddings`: key `${preprocessingKey}::${imageIdentity}`, value the vector's
- *   ArrayBuffer (featureSize float32, nothing else). Keys of one set share a prefix, so a
+ *   ArrayBuffer (featureSize float32, nothing else); a fine-tuned run's tuned features are
+ *   a set of their own here (`tunedSetKey`). Keys of one set share a prefix, so a
  *   whole set is one key range: read with one getAllKeys + getAll, counted with count().
  * - `cutMaps`: the same keys (the set's key is `cutSetKey(preprocessingKey, cutLayer)`), value
  *   the image's cut activation as float16 (h·w·c half floats), for fine-tuning the top.

@@ -41,8 +41,12 @@ export class SearchGallery {
     return this.tuned !== null;
   }
 
-  /** Applies the head (eval mode) to every gallery row; null removes it. */
-  setHead(weights: NamedWeights | null): void {
+  /**
+   * Applies the head (eval mode) to every gallery row; null removes it. `headInputs`: the
+   * rows the head reads instead of the frozen vectors (a fine-tuned run's tuned features, in
+   * gallery order).
+   */
+  setHead(weights: NamedWeights | null, headInputs?: Float32Array): void {
     this.tuned = null;
     this.tunedVectors = null;
     this.head?.dispose();
@@ -55,6 +59,9 @@ export class SearchGallery {
         `This head is for ${gates?.data.length ?? '?'}-d embeddings, but the encoder gives ${this.dim}-d ones: choose the encoder the head was trained on.`,
       );
     }
+    if (headInputs && headInputs.length !== this.vectors.length) {
+      throw new Error(`The head's inputs have ${headInputs.length} values for ${this.size} gallery rows of ${this.dim}`);
+    }
     const head = createSkipConnectionHead(this.dim, { dropout: 0 });
     try {
       head.setWeights(weights);
@@ -63,7 +70,7 @@ export class SearchGallery {
       throw e;
     }
     this.head = head;
-    this.tunedVectors = this.applyHead(this.vectors);
+    this.tunedVectors = this.applyHead(headInputs ?? this.vectors);
     this.tuned = searchIndex(this.tunedVectors, this.dim, this.distance);
   }
 
@@ -94,13 +101,14 @@ export class SearchGallery {
   /**
    * Nearest gallery rows of a query, in both spaces. `baseQuery` is the frozen encoder's
    * vector; its tuned counterpart is the tuned gallery row (for a gallery query) or the head
-   * applied to it. `exclude`: a gallery row to leave out (the query's own).
+   * applied to `headInput` (a fine-tuned run's tuned feature of the query; default `baseQuery`).
+   * `exclude`: a gallery row to leave out (the query's own).
    */
-  search(baseQuery: Float32Array, k: number, exclude?: number): { base: NeighbourList; tuned: NeighbourList | null } {
+  search(baseQuery: Float32Array, k: number, exclude?: number, headInput?: Float32Array): { base: NeighbourList; tuned: NeighbourList | null } {
     const ex = exclude === undefined ? undefined : [exclude];
     const base = this.base.search(baseQuery, k, ex);
     if (!this.tuned) return { base, tuned: null };
-    const tq = exclude !== undefined ? this.row('tuned', exclude) : this.applyHead(baseQuery);
+    const tq = exclude !== undefined ? this.row('tuned', exclude) : this.applyHead(headInput ?? baseQuery);
     return { base, tuned: this.tuned.search(tq, k, ex) };
   }
 
@@ -136,8 +144,8 @@ export class SearchGallery {
 
   /**
    * The export's files (name -> Blob) for some cached images (their frozen-encoder vectors;
-   * the head is applied for 'tuned'): Qdrant's request bodies in one zip, or the Embedding
-   * Projector's TSV pair.
+   * for 'tuned' the head is applied to them, or to a fine-tuned run's tuned features of the
+   * same images): Qdrant's request bodies in one zip, or the Embedding Projector's TSV pair.
    */
   exportFiles(space: Space, format: EmbeddingFileFormat, images: { vectors: Float32Array; items: EmbeddingItem[] }, name: string): { name: string; blob: Blob }[] {
     const data = space === 'tuned' ? this.applyHead(images.vectors) : images.vectors;

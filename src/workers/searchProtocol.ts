@@ -2,7 +2,10 @@
  * The search worker's whole message protocol: ONE union of requests (page -> worker) and
  * ONE union of events (worker -> page), imported by both sides. The worker owns the
  * validation gallery (read from the embedding cache), the head's outputs for it, and a
- * search index on each; every request carries a `reqId` and ends with exactly one terminal
+ * search index on each. For a fine-tuned run (`set-head` with `top`) the head reads the run's
+ * tuned features, top(cut map), instead of the frozen pooled vectors: the worker rebuilds the
+ * run's top from the encoder, reads the tuned features stored for the run, computes the missing
+ * ones from the cached cut maps (progress events) and stores them. Every request carries a `reqId` and ends with exactly one terminal
  * event (its result, or `error`). Lifecycle:
  *
  *   load -> loaded;  set-head -> head-set;  search -> results;
@@ -11,6 +14,7 @@
 import type { Distance } from '../core/eval/retrievalMetrics';
 import type { EmbeddingItem } from '../core/export/embeddingExport';
 import type { NamedWeights } from '../core/train/heads';
+import type { EncoderSource } from './embedProtocol';
 import type { RetrievalSummary } from './trainProtocol';
 
 /** Which embedding: the frozen encoder's, or the trained head's. */
@@ -36,6 +40,30 @@ export interface GallerySpec {
   items: EmbeddingItem[];
 }
 
+/** A fine-tuned run's top, for `set-head`: what the worker needs to find (or compute) the head's input vectors. */
+export interface TunedTopSpec {
+  /** Where the run's encoder comes from (the top is rebuilt from it). */
+  source: EncoderSource;
+  /** The run's "Train the encoder's top blocks" (the card's cut number). */
+  blocks: number;
+  /** The cut the run's top starts from (checked against the card's). */
+  cut: string;
+  /** The top's weights of the run's best epoch, under the encoder's weight names. */
+  weights: NamedWeights;
+  /** The run and epoch the weights are of: the stored tuned features are keyed by them. */
+  runId: string;
+  runName: string;
+  epoch: number;
+}
+
+/** Where the head's input vectors came from, for a fine-tuned run. */
+export interface TunedFeatureCount {
+  /** Read back from the cache (computed before). */
+  cached: number;
+  /** Computed now from the cached cut maps (and stored). */
+  computed: number;
+}
+
 /** How the metrics are measured: the training run's settings, so the numbers match. */
 export interface EvaluationOptions {
   distance: Distance;
@@ -59,11 +87,17 @@ export interface NeighbourList {
 
 export type SearchRequest =
   | { type: 'load'; reqId: string; gallery: GallerySpec; distance: Distance }
-  /** Applies a head to the gallery (null: no head) and measures base and tuned. */
-  | { type: 'set-head'; reqId: string; weights: NamedWeights | null; evaluation: EvaluationOptions }
+  /**
+   * Applies a head to the gallery (null: no head) and measures base and tuned; with `top` (a
+   * fine-tuned run) the head reads the run's tuned features, here and in later searches and exports.
+   */
+  | { type: 'set-head'; reqId: string; weights: NamedWeights | null; evaluation: EvaluationOptions; top?: TunedTopSpec | null }
   | { type: 'search'; reqId: string; query: SearchQuery; k: number }
   | { type: 'project'; reqId: string; space: Space; method: ProjectionMethod }
-  /** Writes the images' vectors (read from the embedding cache; the head applied for 'tuned'); `name` names the Qdrant collection. */
+  /**
+   * Writes the images' vectors (read from the embedding cache; the head applied for 'tuned',
+   * to the tuned features for a fine-tuned run); `name` names the Qdrant collection.
+   */
   | { type: 'export'; reqId: string; space: Space; format: EmbeddingFileFormat; images: ExportImages; name: string }
   | { type: 'cancel'; reqId: string };
 
@@ -79,7 +113,15 @@ export type SearchEvent =
       backend: string;
       ms: number;
     }
-  | { type: 'head-set'; reqId: string; base: RetrievalSummary; tuned: RetrievalSummary | null; ms: number }
+  | {
+      type: 'head-set';
+      reqId: string;
+      base: RetrievalSummary;
+      tuned: RetrievalSummary | null;
+      /** Set for a fine-tuned run: how the gallery's tuned features were found. */
+      tunedFeatures: TunedFeatureCount | null;
+      ms: number;
+    }
   | {
       type: 'results';
       reqId: string;
@@ -96,9 +138,11 @@ export type SearchEvent =
       type: 'exported';
       reqId: string;
       files: { name: string; blob: Blob }[];
-      /** Images written, and those left out because they have no cached embedding. */
+      /** Images written, and those left out because they have no cached embedding (for a fine-tuned run's 'tuned': no cut map). */
       count: number;
       missing: number;
+      /** A fine-tuned run's 'tuned' export: how its tuned features were found. */
+      tunedFeatures?: TunedFeatureCount;
     }
   | { type: 'error'; reqId: string; message: string; cancelled?: boolean };
 
@@ -148,6 +192,14 @@ export function searchRequestProblem(message: unknown): string | null {
         return 'evaluation.queryCount must be null or a positive integer';
       }
       if (m.weights !== null && (typeof m.weights !== 'object' || !m.weights)) return 'weights must be named weights or null';
+      if (m.top !== undefined && m.top !== null) {
+        const t = m.top as Partial<TunedTopSpec>;
+        if (typeof t !== 'object' || !t.source || typeof t.source !== 'object') return 'top needs the encoder source';
+        if (!Number.isInteger(t.blocks) || (t.blocks as number) < 1) return 'top.blocks must be an integer ≥ 1';
+        if (typeof t.cut !== 'string' || !t.cut || !t.weights || typeof t.weights !== 'object') return 'top needs its cut and weights';
+        if (typeof t.runId !== 'string' || !t.runId || t.runId.includes('::') || !Number.isInteger(t.epoch)) return 'top needs the runId and epoch of its weights';
+        if (m.weights === null) return 'a fine-tuned top needs its head';
+      }
       return null;
     }
     case 'search': {

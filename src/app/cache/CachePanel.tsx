@@ -82,16 +82,18 @@ export function CachePanel(props: { refreshKey: number }) {
             </tr>
           )}
           {sets.map((s) => {
-            // cut maps (for fine-tuning the encoder's top) have test ids of their own
-            const id = s.cut ? 'cache-cut' : 'cache';
+            // cut maps (for fine-tuning the encoder's top) and a fine-tuned run's tuned features have test ids of their own
+            const id = s.cut ? 'cache-cut' : s.tuned ? 'cache-tuned' : 'cache';
             return (
-            <tr key={s.preprocessingKey} title={s.preprocessingKey} data-testid={s.cut ? 'cache-cut-row' : undefined}>
+            <tr key={s.preprocessingKey} title={s.preprocessingKey} data-testid={id === 'cache' ? undefined : `${id}-row`}>
               <td>
                 {s.modelName}{' '}
                 <span className="muted">
                   {s.cut
                     ? `cut maps at ${s.cut.layer} (${s.cut.shape.join('×')}, float16, for fine-tuning the top)`
-                    : `${s.featureSize}-d`}
+                    : s.tuned
+                      ? `tuned features of ${s.tuned.runName} (epoch ${s.tuned.epoch}, its top from ${s.tuned.cut}; ${s.featureSize}-d, deleted with the run)`
+                      : `${s.featureSize}-d`}
                   {s.preprocessingKey.includes('crop=box') ? ', cropped' : ''}
                 </span>
               </td>

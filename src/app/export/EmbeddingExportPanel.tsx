@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import type { Dataset } from '../../core/data/dataset';
 import type { EmbeddingFileFormat, ExportScope, Space } from '../../workers/searchProtocol';
@@ -14,8 +14,18 @@ const SCOPES: { scope: ExportScope; label: string }[] = [
 ];
 
 /** Embeddings of the dataset (all, training or validation images) as Qdrant request bodies or the Embedding Projector's TSV pair, base or tuned. */
-export function EmbeddingExportPanel(props: { ready: boolean; hasHead: boolean; stem: string; dataset: Dataset | null; split: ClassSplit | null }) {
-  const { ready, hasHead, stem, dataset, split } = props;
+export function EmbeddingExportPanel(props: {
+  ready: boolean;
+  hasHead: boolean;
+  /** The head is a fine-tuned run's: its tuned embeddings are head(tuned features), computed (once) for the images exported. */
+  fineTuned?: boolean;
+  stem: string;
+  dataset: Dataset | null;
+  split: ClassSplit | null;
+}) {
+  const { ready, hasHead, fineTuned = false, stem, dataset, split } = props;
+  const [progress, setProgress] = useState<{ stage: string; done: number; total: number } | null>(null);
+  const running = useRef<AbortController | null>(null);
   const [space, setSpace] = useState<Space>('base');
   const [scope, setScope] = useState<ExportScope>('all');
   const [busy, setBusy] = useState<EmbeddingFileFormat | null>(null);
@@ -28,18 +38,29 @@ export function EmbeddingExportPanel(props: { ready: boolean; hasHead: boolean; 
     if (!images) return;
     setBusy(format);
     setError(null);
+    const controller = new AbortController();
+    running.current = controller;
     try {
-      const r = await searchClient.request({ type: 'export', space: which, format, images, name: stem });
+      const r = await searchClient.request(
+        { type: 'export', space: which, format, images, name: stem },
+        { signal: controller.signal, onEvent: (e) => e.type === 'progress' && setProgress({ stage: e.stage, done: e.done, total: e.total }) },
+      );
       const names = r.files.map((f) => `${stem}-${which}-${scope}-${f.name}`);
       r.files.forEach((f, i) => download(f.blob, names[i]));
+      const why = r.tunedFeatures
+        ? "no cut map for the fine-tuned top — embed the dataset again with \"Train the encoder's top blocks\" set to include them"
+        : 'not embedded yet — embed the dataset again to include them';
       setDone(
         `Saved ${names.join(', ')}: ${r.count} images` +
-          (r.missing ? ` (${r.missing} left out: not embedded yet — embed the dataset again to include them)` : ''),
+          (r.tunedFeatures ? ` (the head on the fine-tuned top's features: ${r.tunedFeatures.computed} computed now, ${r.tunedFeatures.cached} from the cache)` : '') +
+          (r.missing ? ` (${r.missing} left out: ${why})` : ''),
       );
     } catch (e) {
       setError(`Could not export the embeddings: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       setBusy(null);
+      setProgress(null);
+      running.current = null;
     }
   };
 
@@ -73,7 +94,7 @@ export function EmbeddingExportPanel(props: { ready: boolean; hasHead: boolean; 
             data-testid="export-space-tuned"
             onChange={() => setSpace('tuned')}
           />
-          With the head
+          {fineTuned ? 'With the head (on the fine-tuned top)' : 'With the head'}
         </label>
         <button type="button" data-testid="export-qdrant" disabled={!ready || !images || busy !== null} onClick={() => void exportAs('qdrant')}>
           Qdrant (.zip)
@@ -81,7 +102,14 @@ export function EmbeddingExportPanel(props: { ready: boolean; hasHead: boolean; 
         <button type="button" data-testid="export-projector" disabled={!ready || !images || busy !== null} onClick={() => void exportAs('projector')}>
           Embedding Projector (.tsv pair)
         </button>
-        {busy && <span className="hint">Writing…</span>}
+        {busy && (
+          <span className="hint" data-testid="export-progress">
+            {progress ? `${progress.stage}: ${progress.done} of ${progress.total}…` : 'Writing…'}{' '}
+            <button type="button" data-testid="export-cancel" onClick={() => running.current?.abort()}>
+              Cancel
+            </button>
+          </span>
+        )}
       </div>
       {done && (
         <p className="hint" data-testid="export-done">

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { NamedWeights } from '../../core/train/heads';
 import { liveRunIds, type RunRecord } from '../../storage/runHistory';
 import type { EncoderSource } from '../../workers/embedProtocol';
-import type { EvaluationOptions } from '../../workers/searchProtocol';
+import type { EvaluationOptions, TunedFeatureCount, TunedTopSpec } from '../../workers/searchProtocol';
 import type { RetrievalSummary } from '../../workers/trainProtocol';
 import { formatPercent } from '../format';
 import { Panel } from '../shell/Panel';
@@ -21,7 +21,12 @@ export interface ActiveHead {
   evaluation: EvaluationOptions;
   /** What its run measured on its own validation set (for comparison), when known. */
   recorded: RetrievalSummary | null;
+  /** A fine-tuned run's top (its best epoch's): the head reads the tuned features it gives. */
+  top?: ActiveTop;
 }
+
+/** A fine-tuned run's top as the search worker needs it (the encoder source is added there). */
+export type ActiveTop = Omit<TunedTopSpec, 'source'>;
 
 export interface HeadMetricsView {
   phase: 'idle' | 'measuring' | 'ready' | 'error';
@@ -30,6 +35,10 @@ export interface HeadMetricsView {
   message: string | null;
   /** The head these metrics are of (its `ActiveHead.key`). */
   headKey: string | null;
+  /** While the head is being set: what the worker is doing (e.g. computing tuned features). */
+  progress?: { stage: string; done: number; total: number } | null;
+  /** A fine-tuned run's head: how the gallery's tuned features were found. */
+  tunedFeatures?: TunedFeatureCount | null;
 }
 
 const METRICS: { key: keyof RetrievalSummary; label: string }[] = [
@@ -54,8 +63,10 @@ export function HeadPanel(props: {
   /** The run the person last chose (kept across reloads), and where to record a new choice. */
   chosenRunId?: string | null;
   onChosenRun?: (runId: string | null) => void;
+  /** Stops what the worker is doing for the head (computing tuned features). */
+  onCancelMeasuring?: () => void;
 }) {
-  const { active, onActive, metrics, encoderCard, encoderSource, blocked, chosenRunId = null, onChosenRun } = props;
+  const { active, onActive, metrics, encoderCard, encoderSource, blocked, chosenRunId = null, onChosenRun, onCancelMeasuring } = props;
   const [why, setWhy] = useState<string | null>(null);
   const [modelBusy, setModelBusy] = useState<'download' | 'save' | null>(null);
   const [modelDone, setModelDone] = useState<string | null>(null);
@@ -89,6 +100,10 @@ export function HeadPanel(props: {
         setError(`The run ${runName(run)} has no stored head weights.`);
         return;
       }
+      if (run.fineTuning && !stored.top) {
+        setError(`The run ${runName(run)} fine-tuned the encoder's top but has no stored top weights: its head alone is not the trained model.`);
+        return;
+      }
       setSelected(run.id);
       onActive({
         key: `run:${run.id}:${stored.epoch}`,
@@ -96,6 +111,9 @@ export function HeadPanel(props: {
         weights: stored.weights,
         evaluation: evaluationOf(run.config),
         recorded: summaryOf(run).tuned,
+        ...(run.fineTuning && stored.top
+          ? { top: { blocks: run.fineTuning.blocks, cut: stored.cut ?? run.fineTuning.cut, weights: stored.top, runId: run.id, runName: runName(run), epoch: stored.epoch } }
+          : {}),
       });
     },
     [onActive],
@@ -121,7 +139,8 @@ export function HeadPanel(props: {
       const stored = await (await runHistory()).weights(selectedRun.id);
       if (!stored) throw new Error('This run has no stored head weights.');
       const card = encoderCard ?? { name: selectedRun.about.encoderName };
-      const zip = await headZip(selectedRun, stored.weights, card, summaryOf(selectedRun).tuned);
+      const top = stored.top ? { weights: stored.top, cut: stored.cut ?? selectedRun.fineTuning?.cut ?? '', epoch: stored.epoch } : undefined;
+      const zip = await headZip(selectedRun, stored.weights, card, summaryOf(selectedRun).tuned, top);
       download(zip.bytes, zip.name, 'application/zip');
     } catch (e) {
       setError(`Could not export the head: ${e instanceof Error ? e.message : String(e)}`);
@@ -168,6 +187,17 @@ export function HeadPanel(props: {
     setError(null);
     try {
       const loaded = await readHeadFiles(files);
+      let top: ActiveTop | undefined;
+      if (loaded.top) {
+        // the card's cut number of the top's cut (the worker checks it against the encoder it loads)
+        const cuts = Array.isArray(encoderCard?.cuts) ? (encoderCard.cuts as string[]) : [];
+        const blocks = cuts.indexOf(loaded.top.cut) + 1;
+        if (cuts.length && blocks === 0) {
+          throw new Error(`its encoder top starts at ${loaded.top.cut}, which the encoder in use (${String(encoderCard?.name)}) cannot be cut at: choose the encoder it was trained on`);
+        }
+        // features of a run of this browser (same run and epoch) are read back; others are computed and not kept
+        top = { ...loaded.top, blocks: Math.max(1, blocks), runId: loaded.run?.runId ?? 'loaded-file', runName: loaded.name, epoch: loaded.run?.bestEpoch ?? 0 };
+      }
       loadCount += 1;
       autoPicked.current = true;
       setWhy('loaded from a file');
@@ -178,6 +208,7 @@ export function HeadPanel(props: {
         weights: loaded.head.weights,
         evaluation: evaluationOf(loaded.run?.config),
         recorded: loaded.run?.tuned ?? null,
+        ...(top ? { top } : {}),
       });
     } catch (e) {
       setError(`Could not load that head: ${e instanceof Error ? e.message : String(e)}`);
@@ -258,11 +289,29 @@ export function HeadPanel(props: {
           {modelDone}
         </p>
       )}
-      {selectedRun?.fineTuning && (
-        <p className="hint" data-testid="head-fine-tuned">
-          This run fine-tuned the encoder&apos;s top (from {selectedRun.fineTuning.cut}) with its head. The whole model download
-          carries the tuned top; the head download, and the search and map here, use the head on the frozen encoder&apos;s
-          embeddings, which is not the tuned model (its numbers are in the run&apos;s summary).
+      {active?.top && (
+        <p className="hint" data-testid="head-fine-tuned" data-cut={active.top.cut}>
+          This run fine-tuned the encoder&apos;s top (from {active.top.cut}) with its head: the metrics, the search, the map and
+          the tuned embedding exports here use the fine-tuned top — the head reads its tuned features, computed once from the
+          cached cut maps and kept in the cache while the run is in the run history.
+          {metrics.tunedFeatures && (
+            <span data-testid="head-tuned-features" data-cached={metrics.tunedFeatures.cached} data-computed={metrics.tunedFeatures.computed}>
+              {' '}
+              {metrics.tunedFeatures.computed
+                ? `${metrics.tunedFeatures.computed.toLocaleString('en')} computed now${metrics.tunedFeatures.cached ? `, ${metrics.tunedFeatures.cached.toLocaleString('en')} from the cache` : ''}.`
+                : `All ${metrics.tunedFeatures.cached.toLocaleString('en')} read from the cache.`}
+            </span>
+          )}
+        </p>
+      )}
+      {metrics.progress && (
+        <p className="hint" data-testid="head-progress" data-done={metrics.progress.done} data-total={metrics.progress.total}>
+          {metrics.progress.stage}: {metrics.progress.done.toLocaleString('en')} of {metrics.progress.total.toLocaleString('en')}…{' '}
+          {onCancelMeasuring && (
+            <button type="button" data-testid="head-progress-cancel" onClick={onCancelMeasuring}>
+              Cancel
+            </button>
+          )}
         </p>
       )}
       {active && why && (

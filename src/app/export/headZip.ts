@@ -7,6 +7,8 @@
 import { unzipSync, zipSync } from 'fflate';
 import type { ImportedHead } from '../../core/export/headExport';
 import { modelReadme, type RunReadmeInfo } from '../../core/export/modelReadme';
+import { decodeSafetensors } from '../../core/export/safetensors';
+import { encoderTopSafetensors, TOP_FILE } from '../../core/export/topExport';
 import type { NamedWeights } from '../../core/train/heads';
 import type { TrainingConfig } from '../../core/train/trainer';
 import type { RunRecord } from '../../storage/runHistory';
@@ -67,19 +69,24 @@ export function runReadmeInfo(
     baseline: run.baseline,
     tuned,
     bestEpoch: run.bestEpoch,
-    fineTunedTop: run.fineTuning ? { cut: run.fineTuning.cut, layers: run.fineTuning.topLayers } : null,
+    fineTunedTop: run.fineTuning ? { cut: run.fineTuning.cut, layers: run.fineTuning.topLayers, weightsFile: TOP_FILE } : null,
     created: new Date().toISOString(),
     studioVersion: STUDIO_VERSION,
   };
 }
 
-/** The zip of a run's head; `encoderCard` is the model card written into studio.json. */
+/**
+ * The zip of a run's head; `encoderCard` is the model card written into studio.json. `top`: a
+ * fine-tuned run's top (its best epoch's), written as top.safetensors.
+ */
 export async function headZip(
   run: RunRecord,
   weights: NamedWeights,
   encoderCard: Record<string, unknown>,
   tuned: RetrievalSummary | null,
+  top?: { weights: NamedWeights; cut: string; epoch: number },
 ): Promise<{ name: string; bytes: Uint8Array }> {
+  if (run.fineTuning && !top) throw new Error("This run fine-tuned the encoder's top but has no stored top weights: its head alone is not the trained model");
   const dim = weights.gates_0?.data.length;
   if (!dim) throw new Error('These weights are not a skip-connection head (no gates_0)');
   const { exportHead, HEAD_FILE_NOTES, HEAD_FILES } = await headExport();
@@ -99,7 +106,11 @@ export async function headZip(
   const readme = modelReadme({
     ...runReadmeInfo(run, encoderCard, tuned),
     kind: 'head',
-    files: [...HEAD_FILE_NOTES, { path: RUN_INFO_FILE, what: "the run's settings and metrics (the studio reads it when the head is loaded back)" }],
+    files: [
+      ...HEAD_FILE_NOTES,
+      ...(top ? [{ path: TOP_FILE, what: `the fine-tuned encoder top's weights (the layers after \`${top.cut}\`) under their TF.js layer/weight names: the head reads the encoder's feature with these weights in it` }] : []),
+      { path: RUN_INFO_FILE, what: "the run's settings and metrics (the studio reads it when the head is loaded back)" },
+    ],
     tfjsModelPath: HEAD_FILES.tfjsModel,
     pytorch: { safetensors: HEAD_FILES.safetensors, config: HEAD_FILES.config },
   });
@@ -107,6 +118,10 @@ export async function headZip(
   const encode = (text: string) => new TextEncoder().encode(text);
   files[`${stem}/${HEAD_FILES.readme}`] = encode(readme);
   for (const [name, bytes] of Object.entries(ex.files)) files[`${stem}/${name}`] = bytes;
+  if (top) {
+    const encoder = typeof encoderCard.name === 'string' ? encoderCard.name : run.about.encoderName;
+    files[`${stem}/${TOP_FILE}`] = encoderTopSafetensors(top.weights, { cut: top.cut, encoder, epoch: top.epoch });
+  }
   files[`${stem}/${RUN_INFO_FILE}`] = encode(JSON.stringify(info, null, 2) + '\n');
   // stored, not deflated: float32 weights barely compress and the zip is written at once
   return { name: `${stem}.zip`, bytes: zipSync(files, { level: 0 }) };
@@ -117,6 +132,8 @@ export interface LoadedHead {
   name: string;
   head: ImportedHead;
   run: HeadRunInfo | null;
+  /** A fine-tuned run's top (top.safetensors beside the head): the head reads the features it gives. */
+  top: { weights: NamedWeights; cut: string } | null;
 }
 
 /** Reads a head from picked or dropped files: a zip, or model.safetensors (+ config.json, studio.json) or model.json + weights.bin. */
@@ -151,7 +168,19 @@ export async function readHeadFiles(files: File[]): Promise<LoadedHead> {
       run = null;
     }
   }
-  return { name, head, run };
+  const topKey = Object.keys(contents).find((k) => k.split('/').pop() === TOP_FILE);
+  let top: LoadedHead['top'] = null;
+  if (topKey) {
+    let file: ReturnType<typeof decodeSafetensors>;
+    try {
+      file = decodeSafetensors(contents[topKey]);
+    } catch (e) {
+      throw new Error(`${TOP_FILE} (the fine-tuned encoder top) is not readable: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!file.metadata.cut) throw new Error(`${TOP_FILE} does not name the cut its top starts from`);
+    top = { weights: file.tensors, cut: file.metadata.cut };
+  }
+  return { name, head, run, top };
 }
 
 /** How a head is measured: its run's settings, else the training defaults (cosine, every query). */

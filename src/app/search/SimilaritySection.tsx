@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import { imageIdentity } from '../../core/data/loadDataset';
 import { BrowserDatasetFile } from '../../workers/browserFile';
@@ -10,6 +10,8 @@ import { STUDIO_ENCODERS } from '../encoder/encoderChoice';
 import { HeadPanel, type ActiveHead, type HeadMetricsView } from '../export/HeadPanel';
 import { MapPanel } from '../map/MapPanel';
 import { validationGallery, type GalleryImage } from './gallery';
+import { SearchRequestError } from '../../workers/searchClient';
+import { session } from '../session/sessionStore';
 import { searchClient } from './searchClientInstance';
 import { SearchPanel } from './SearchPanel';
 import './similarity.css';
@@ -50,6 +52,11 @@ export function SimilaritySection(props: SimilaritySectionProps) {
   const [gallery, setGallery] = useState<GalleryView>(IDLE);
   const [applied, setApplied] = useState<string>('');
   const [metrics, setMetrics] = useState<HeadMetricsView>(NO_METRICS);
+  const measuring = useRef<AbortController | null>(null);
+  // read when the head is set: a new source object for the same encoder must not set it again
+  const sourceRef = useRef(encoderSource);
+  sourceRef.current = encoderSource;
+  const hasSource = encoderSource !== null;
   const distance = head?.evaluation.distance ?? 'cosine';
 
   const encoderCard = useMemo<Record<string, unknown> | null>(() => {
@@ -91,24 +98,49 @@ export function SimilaritySection(props: SimilaritySectionProps) {
       return;
     }
     let live = true;
+    const controller = new AbortController();
+    measuring.current = controller;
     setMetrics({ ...NO_METRICS, phase: 'measuring' });
     const evaluation = head?.evaluation ?? { distance: 'cosine' as const, queryCount: null, seed: 42 };
-    searchClient
-      .request({ type: 'set-head', weights: head?.weights ?? null, evaluation })
+    // a fine-tuned run's head reads its top's tuned features: the worker rebuilds the top from the encoder
+    const source = sourceRef.current;
+    const top = head?.top && source ? { ...head.top, source } : null;
+    const request =
+      head?.top && !source
+        ? Promise.reject(new Error("This run fine-tuned the encoder's top: choose its encoder (and embed with it) to measure and search with the tuned model."))
+        : searchClient.request(
+            { type: 'set-head', weights: head?.weights ?? null, evaluation, top },
+            {
+              signal: controller.signal,
+              onEvent: (e) => {
+                if (live && e.type === 'progress') setMetrics((m) => ({ ...m, progress: { stage: e.stage, done: e.done, total: e.total } }));
+              },
+            },
+          );
+    request
       .then((r) => {
         if (!live) return;
-        setMetrics({ phase: 'ready', base: r.base, tuned: r.tuned, message: null, headKey: head?.key ?? null });
+        setMetrics({ phase: 'ready', base: r.base, tuned: r.tuned, message: null, headKey: head?.key ?? null, tunedFeatures: r.tunedFeatures });
+        // newly stored tuned features: the cache panel counts them
+        if (r.tunedFeatures?.computed) session.set((x) => ({ cacheVersion: x.cacheVersion + 1 }));
         setApplied(`${gallery.key}#${head?.key ?? 'none'}`);
       })
       .catch((e: unknown) => {
         if (!live) return;
-        setMetrics({ ...NO_METRICS, phase: 'error', message: e instanceof Error ? e.message : String(e) });
+        const message =
+          e instanceof SearchRequestError && e.cancelled
+            ? 'Computing the tuned features was cancelled: those computed so far are kept in the cache; choose the run again to finish them.'
+            : e instanceof Error
+              ? e.message
+              : String(e);
+        setMetrics({ ...NO_METRICS, phase: 'error', message });
         setApplied(`${gallery.key}#none`);
       });
     return () => {
       live = false;
+      controller.abort();
     };
-  }, [gallery, head]);
+  }, [gallery, head, hasSource]);
 
   const ready = gallery.phase === 'ready' && applied.startsWith(`${gallery.key}#`);
   const hasHead = ready && metrics.tuned !== null;
@@ -121,12 +153,13 @@ export function SimilaritySection(props: SimilaritySectionProps) {
       const done = await embedClient.embed(
         encoderSource,
         [{ path, file, size: file.size, lastModified: file.lastModified, classId: -1 }],
-        { backend, batchSize: 1, cropToBox, validationClasses: [] },
+        // a fine-tuned run's search needs the photo's cut map too (its tuned feature is top(cut map))
+        { backend, batchSize: 1, cropToBox, validationClasses: [], ...(head?.top ? { topBlocks: head.top.blocks } : {}) },
       );
       if (done.failed > 0) throw new Error(`${file.name} could not be decoded as an image`);
       return imageIdentity(new BrowserDatasetFile(path, file));
     },
-    [encoderSource, backend, cropToBox],
+    [encoderSource, backend, cropToBox, head?.top],
   );
 
   const stem = (loaded?.folderName || 'dataset').replace(/[^A-Za-z0-9._-]+/g, '-');
@@ -142,6 +175,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
         blocked={gallery.phase === 'ready' ? null : 'Embed the dataset with the head’s encoder to measure it here.'}
         chosenRunId={chosenRunId}
         onChosenRun={onChosenRun}
+        onCancelMeasuring={metrics.phase === 'measuring' ? () => measuring.current?.abort() : undefined}
       />
       {gallery.message && (
         <p className="error" role="alert" data-testid="gallery-error">
@@ -150,7 +184,7 @@ export function SimilaritySection(props: SimilaritySectionProps) {
       )}
       <SearchPanel images={images} version={applied} hasHead={hasHead} embedPhoto={encoderSource && !embeddingRunning ? embedPhoto : null} />
       <MapPanel images={images} version={applied} hasHead={hasHead} />
-      <EmbeddingExportPanel ready={ready} hasHead={hasHead} stem={stem} dataset={loaded?.dataset ?? null} split={split} />
+      <EmbeddingExportPanel ready={ready} hasHead={hasHead} fineTuned={Boolean(head?.top)} stem={stem} dataset={loaded?.dataset ?? null} split={split} />
     </>
   );
 }

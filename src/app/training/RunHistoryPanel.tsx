@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
+import { EmbeddingCache } from '../../storage/embeddingCache';
 import { liveRunIds, type RunRecord } from '../../storage/runHistory';
 import { formatPercent, formatSeconds } from '../format';
+import { session } from '../session/sessionStore';
 import { Panel } from '../shell/Panel';
 import { CompareCharts, RunCharts } from './RunCharts';
 import { displayStatus, runHistory, runName, statusText, summaryOf } from './runHistoryStore';
@@ -37,6 +39,13 @@ export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string
   const remove = async (id: string) => {
     try {
       await (await runHistory()).delete(id);
+      // a fine-tuned run's tuned features go with it
+      const cache = await EmbeddingCache.open();
+      try {
+        if (await cache.clearRunSets(id)) session.set((x) => ({ cacheVersion: x.cacheVersion + 1 }));
+      } finally {
+        cache.close();
+      }
       if (openId === id) setOpenId(null);
       setCompare((c) => c.filter((x) => x !== id));
       await reload();

@@ -7,6 +7,7 @@ import {
   SafetensorsError,
 } from './safetensors';
 import { bytesToFloat32LE, concatBytes } from './bytes';
+import { TOP_FILE } from './topExport';
 import { HEAD_LAYER, headLayersModel, layersModelFiles, skipConnectionFromAffine } from './similarityModel';
 
 export type { NamedWeights };
@@ -266,7 +267,8 @@ function asBytes(name: string, v: HeadFileContent): Uint8Array {
  * else is inferred from the tensor shapes.
  */
 export function importHead(files: Record<string, HeadFileContent>): ImportedHead {
-  const st = findFile(files, (b) => b.endsWith('.safetensors'));
+  // a fine-tuned run's top.safetensors beside it is not the head
+  const st = findFile(files, (b) => b.endsWith('.safetensors') && b !== TOP_FILE);
   const cfgFile = findFile(files, (b) => b === 'config.json');
   const cardFile = findFile(files, (b) => b === 'studio.json');
   let card = cardFile ? (asJson(cardFile.key, cardFile.value) as StudioHeadCard) : undefined;

@@ -28,8 +28,8 @@ export interface ModelReadmeInfo {
   bestEpoch?: number;
   /** Where the graph-model encoder is loaded from, for the two-call recipe (its card's URL). */
   graphEncoder?: { url: string | null; featureNode: string | null };
-  /** The encoder's top was fine-tuned with the head: from which cut, how many layers. */
-  fineTunedTop?: { cut: string; layers: number } | null;
+  /** The encoder's top was fine-tuned with the head: from which cut, how many layers, the file of its weights in a head download. */
+  fineTunedTop?: { cut: string; layers: number; weightsFile?: string } | null;
   /** Path (inside the download) of the TF.js model.json to load. */
   tfjsModelPath: string;
   /** Present when the download holds the safetensors for PyTorch. */
@@ -87,7 +87,9 @@ export function modelReadme(info: ModelReadmeInfo): string {
     '',
     whole
       ? `A similarity model made with Similarity Studio ${info.studioVersion}: an image in, a ${dim}-d embedding out (the frozen encoder "${card.name}" followed by the trained head). Similar images have nearby embeddings.`
-      : `A trained similarity head made with Similarity Studio ${info.studioVersion}: it maps the ${dim}-d features of the frozen encoder "${card.name}" to ${dim}-d embeddings in which images of the same class lie closer.`,
+      : info.fineTunedTop
+        ? `A trained similarity head made with Similarity Studio ${info.studioVersion}, with the encoder top it was fine-tuned with: it maps the ${dim}-d features of the encoder "${card.name}" with its fine-tuned top (not the frozen encoder's features) to ${dim}-d embeddings in which images of the same class lie closer.`
+        : `A trained similarity head made with Similarity Studio ${info.studioVersion}: it maps the ${dim}-d features of the frozen encoder "${card.name}" to ${dim}-d embeddings in which images of the same class lie closer.`,
     '',
     `Created ${info.created}.`,
     '',
@@ -104,7 +106,12 @@ export function modelReadme(info: ModelReadmeInfo): string {
     `- Encoder feature: ${card.featureOutput ? `\`${card.featureOutput}\`` : 'the model output'}${card.pooling === 'global-average' ? ', averaged over its spatial positions' : ''}, ${dim} values.`,
     ...(info.fineTunedTop
       ? [
-          `- Fine-tuned: the encoder's ${info.fineTunedTop.layers} layers after \`${info.fineTunedTop.cut}\` were trained with the head${whole ? ' (their tuned weights are in this model)' : ' (their weights: top.safetensors; the whole model has them built in)'}.`,
+          `- Fine-tuned: the encoder's ${info.fineTunedTop.layers} layers after \`${info.fineTunedTop.cut}\` were trained with the head${whole ? ' (their tuned weights are in this model)' : ` (their weights: \`${info.fineTunedTop.weightsFile ?? 'top.safetensors'}\`; the whole model has them built in)`}.`,
+          ...(whole
+            ? []
+            : [
+                `- The head's input: the encoder's pooled feature **with the fine-tuned top** — the encoder with each weight of \`${info.fineTunedTop.weightsFile ?? 'top.safetensors'}\` written over the weight of the same TF.js name (\`layer/weight\`; TF.js/Keras layout, e.g. Conv2D kernels [kh, kw, in, out]); equally, those layers applied to the output of \`${info.fineTunedTop.cut}\`, then pooled. The frozen encoder's feature is not what this head was trained on.`,
+              ]),
         ]
       : []),
     `- Head: at inference one affine map, \`y = x·K + b\` (the Dense layer \`${HEAD_LAYER}\`), folded from the SkipConnectionHead \`fc(x)·sigmoid(gates) + x\`.`,
@@ -145,10 +152,17 @@ export function modelReadme(info: ModelReadmeInfo): string {
       '});',
     );
   } else {
+    const top = info.fineTunedTop;
     lines.push(
       "import * as tf from '@tensorflow/tfjs';",
       `const head = await tf.loadLayersModel('${info.tfjsModelPath}');`,
-      `// features: [n, ${dim}] from the frozen encoder "${card.name}" (see Preprocessing)`,
+      ...(top
+        ? [
+            `// the encoder "${card.name}" with its fine-tuned top: write each tensor of ${top.weightsFile ?? 'top.safetensors'} (read with any safetensors reader)`,
+            '// into the encoder weight of the same name: for (const w of encoder.weights) if (name === w.originalName) w.write(tensor)',
+            `// features: [n, ${dim}] from that encoder (see Preprocessing)`,
+          ]
+        : [`// features: [n, ${dim}] from the frozen encoder "${card.name}" (see Preprocessing)`]),
       'const tuned = head.predict(features);',
       'const unit = tuned.div(tf.norm(tuned, 2, 1, true));',
       'const cosine = tf.matMul(unit, unit.transpose()); // [n, n] similarities',
@@ -168,7 +182,9 @@ export function modelReadme(info: ModelReadmeInfo): string {
       `head = SkipConnectionHead(**json.load(open("${info.pytorch.config}")))`,
       `head.load_state_dict(load_file("${info.pytorch.safetensors}"))  # gates_0, fc_0.weight, fc_0.bias`,
       'head.eval()',
-      `features = torch.randn(4, ${dim})  # the frozen encoder's features (see Preprocessing)`,
+      info.fineTunedTop
+        ? `features = torch.randn(4, ${dim})  # the features of the encoder with its fine-tuned top (see Preprocessing)`
+        : `features = torch.randn(4, ${dim})  # the frozen encoder's features (see Preprocessing)`,
       'tuned = torch.nn.functional.normalize(head(features), dim=1)',
       'print(tuned @ tuned.T)  # cosine similarities',
       '```',

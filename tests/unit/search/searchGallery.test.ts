@@ -47,6 +47,48 @@ describe('SearchGallery (what the search worker holds)', () => {
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
   });
 
+  it("a fine-tuned run's head reads the tuned features given with it: metrics, rows, search and projections are of head(tuned features)", async () => {
+    const { g, vectors, labels, dim, n } = gallery();
+    const head = createSkipConnectionHead(dim, { seed: 1, gateInit: 1 });
+    const weights = head.getWeights();
+    const rand = randomFunction(9);
+    // "top(cut map)": the frozen vectors, moved
+    const features = Float32Array.from(vectors, (v) => v + 2 * rand() - 1);
+    const tuned = embedWithHead(head, features, dim);
+    const onFrozen = embedWithHead(head, vectors, dim);
+    head.dispose();
+    g.setHead(weights, features);
+    expect(g.space('tuned')).toEqual(tuned);
+    expect(g.space('base')).toBe(vectors);
+    const m = await g.metrics({ distance: 'cosine', queryCount: null, seed: 42 });
+    expect(m.tuned!.rPrecision).toBe((await retrievalMetrics(tuned, dim, labels)).rPrecision);
+    const r = g.search(g.row('base', 5), 4, 5);
+    expect(Array.from(r.tuned!.index)).toEqual(Array.from(searchIndex(tuned, dim, 'cosine').search(tuned.subarray(5 * dim, 6 * dim), 4, [5]).index));
+    // a photo: its frozen vector ranks the base space, its tuned feature the tuned one
+    const photo = g.search(vectors.subarray(7 * dim, 8 * dim), 1, undefined, features.subarray(7 * dim, 8 * dim));
+    expect(photo.base.index[0]).toBe(7);
+    expect(photo.tuned!.index[0]).toBe(7);
+    expect(photo.tuned!.distance[0]).toBeLessThan(1e-6);
+    expect(tuned).not.toEqual(onFrozen);
+    const tunedMap = await g.project('tuned', 'pca');
+    g.setHead(weights);
+    expect(g.space('tuned')).toEqual(onFrozen);
+    expect(await g.project('tuned', 'pca')).not.toBe(tunedMap);
+    expect(() => g.setHead(weights, features.subarray(0, (n - 1) * dim))).toThrow(`for ${n} gallery rows`);
+  });
+
+  it('set-head checks the fine-tuned top it is given', () => {
+    const evaluation = { distance: 'cosine', queryCount: null, seed: 42 };
+    const top = { source: { kind: 'url', url: 'm/model.json' }, blocks: 1, cut: 'block_15_add', weights: {}, runId: 'r1', runName: 'run 1', epoch: 2 };
+    const ask = (t: unknown, weights: unknown = {}) => searchRequestProblem({ type: 'set-head', reqId: 'x', weights, evaluation, top: t });
+    expect(ask(top)).toBeNull();
+    expect(ask(null)).toBeNull();
+    expect(ask({ ...top, blocks: 0 })).toMatch(/top.blocks/);
+    expect(ask({ ...top, source: undefined })).toMatch(/encoder source/);
+    expect(ask({ ...top, runId: 'a::b' })).toMatch(/runId/);
+    expect(ask(top, null)).toMatch(/needs its head/);
+  });
+
   it('refuses a head of another size, and projects to n x 2 (cached until the head changes)', async () => {
     const { g, n } = gallery();
     const other = createSkipConnectionHead(8);

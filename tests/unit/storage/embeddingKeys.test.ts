@@ -8,6 +8,7 @@ import {
   embeddingKey,
   embeddingKeyBounds,
   identityOfKey,
+  tunedSetKey,
   vectorToBuffer,
 } from '../../../src/storage/embeddingKeys';
 
@@ -58,5 +59,17 @@ describe('embedding cache keys', () => {
     expect(buffer.byteLength).toBe(12);
     expect(Array.from(bufferToVector(buffer, 3))).toEqual([4, 5, 6]);
     expect(() => bufferToVector(buffer, 4)).toThrow(/12 bytes, expected 16/);
+  });
+
+  it("a fine-tuned run's tuned features are a set of their own per run and epoch, outside the pooled set's key range", () => {
+    const key = preprocessingKey(card, { cropToBox: false });
+    const tuned = tunedSetKey(key, 'run-1', 3);
+    expect(tuned).not.toBe(tunedSetKey(key, 'run-1', 4));
+    expect(tuned).not.toBe(tunedSetKey(key, 'run-2', 3));
+    const { lower, upper } = embeddingKeyBounds(key);
+    const row = embeddingKey(tuned, 'a.jpg|1|2');
+    expect(row >= lower && row <= upper).toBe(false);
+    expect(identityOfKey(tuned, row)).toBe('a.jpg|1|2');
+    expect(identityOfKey(key, row)).toBeUndefined();
   });
 });
