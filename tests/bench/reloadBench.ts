@@ -96,26 +96,30 @@ try {
     await serveModelAt(browser.context, TEST_MODEL_URL, TEST_MODEL);
     const { page } = browser;
     const phases: PhaseLongTasks[] = [];
+    // each step as it ends, on stderr (a failure later keeps what was measured)
+    const record = (...ps: PhaseLongTasks[]) => {
+      for (const p of ps) console.error(`[long tasks] ${p.phase}: ${p.count} (longest ${p.longestMs} ms, total ${p.totalMs} ms, load ${p.loadAverage})`);
+      phases.push(...ps);
+    };
     await page.goto(url);
     await page.waitForFunction(() => document.documentElement.dataset.session !== undefined, undefined, { timeout: 60_000 });
     await page.waitForTimeout(1000);
     // from the navigation's start: the page's own code included
-    phases.push(await longTasksBetween(page, 'page start (session read)', 0, await pageNow(page)));
+    record(await longTasksBetween(page, 'page start (session read)', 0, await pageNow(page)));
     const made = (await page.getByTestId('step-embed').getAttribute('data-state')) === 'done' && (await page.getByTestId('dataset-images').count()) > 0 && (await textOf(page, 'dataset-images')) === '16,185';
     const drop = await measurePhase(page, 'drop the folder and list it', async () => {
       await dropFolder(browser, folder);
       // the listing starts (a kept session shows its old count until then), then ends
       await page.waitForFunction(() => /Reading folder|Detecting layout/.test(document.querySelector('[data-testid="dataset-panel"] .panel-status')?.textContent ?? ''), undefined, { timeout: 60_000, polling: 'raf' });
       await page.getByTestId('dataset-images').waitFor({ timeout: 300_000 });
-      await page.getByTestId('class-gallery').waitFor({ timeout: 60_000 });
     });
-    phases.push(drop.longTasks);
+    record(drop.longTasks);
     const images = await textOf(page, 'dataset-images');
     if (images !== '16,185') throw new Error(`The full-size folder read as ${images} images, not 16,185.`);
     if (!made) await chooseTestEncoder(page, 'wasm');
     const t1 = Date.now();
     const embed = await measurePhase(page, made ? 'embedding (every image cached)' : 'embedding', () => embedAndWait(page, 3_600_000));
-    phases.push(embed.longTasks);
+    record(embed.longTasks);
     const embedding = embed.result;
     const embedSeconds = (Date.now() - t1) / 1000;
     if (embedding.embedded + embedding.cached !== 16_185) throw new Error(`Embedded ${JSON.stringify(embedding)}, not all 16,185 images.`);
@@ -146,19 +150,19 @@ try {
       const reloadTasks = await longTasksBetween(page, `reload ${r + 1} until the search is ready`, 0, await pageNow(page));
       runs.push({ marks, sessionRestoredMs: Math.round(restoredMs), usableMs: Math.round(usableMs), searchReadyMs: searchReady === null ? null : Math.round(searchReady), longTasks: reloadTasks });
     }
-    phases.push(...runs.map((x) => x.longTasks));
+    record(...runs.map((x) => x.longTasks));
 
     // the rest of the path, on the last reload's page (no folder connected: the cached vectors and thumbnails)
     const train = await measurePhase(page, `training (${trainEpochs} epochs)`, () => trainAndWait(page, { epochs: trainEpochs, timeoutMs: 1_800_000 }));
     if (train.result.phase !== 'done') throw new Error(`Training ended ${train.result.phase}: ${train.result.error}`);
-    phases.push(train.longTasks);
+    record(train.longTasks);
     const galleryCount = Number(await page.getByTestId('search-grid').getAttribute('data-count'));
     const search = await measurePhase(page, 'a search with its thumbnails', async () => {
       await page.getByTestId('search-pick').first().click();
       await page.getByTestId('search-hit').first().waitFor({ timeout: 60_000 });
       await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid="search-hit"] img')).every((i) => (i as HTMLImageElement).complete), undefined, { timeout: 60_000 });
     });
-    phases.push(search.longTasks);
+    record(search.longTasks);
     const mapped = (method: string) =>
       page.waitForFunction(
         ({ method, n }) => ['map-base', 'map-tuned'].every((id) => {
@@ -168,17 +172,17 @@ try {
         { method, n: galleryCount },
         { timeout: 900_000, polling: 200 },
       );
-    phases.push((await measurePhase(page, `the map: PCA of ${galleryCount} points, base and tuned`, () => mapped('pca'))).longTasks);
-    phases.push((await measurePhase(page, `the map: UMAP of ${galleryCount} points, base and tuned`, async () => {
+    record((await measurePhase(page, `the map: PCA of ${galleryCount} points, base and tuned`, () => mapped('pca'))).longTasks);
+    record((await measurePhase(page, `the map: UMAP of ${galleryCount} points, base and tuned`, async () => {
       await page.getByTestId('map-method-umap').check();
       await mapped('umap');
     })).longTasks);
     const head = await measurePhase(page, 'download the head', () => downloads(page, () => page.getByTestId('head-download').click(), 1));
-    phases.push(head.longTasks);
+    record(head.longTasks);
     const qdrant = await measurePhase(page, 'export for Qdrant', () => downloads(page, () => page.getByTestId('export-qdrant').click(), 1));
-    phases.push(qdrant.longTasks);
+    record(qdrant.longTasks);
     const projector = await measurePhase(page, 'export for the Embedding Projector', () => downloads(page, () => page.getByTestId('export-projector').click(), 2));
-    phases.push(projector.longTasks);
+    record(projector.longTasks);
     const result = {
       bench: 'reload to a usable page, full-size session',
       server: 'vite build + vite preview (production build)',
