@@ -32,7 +32,8 @@ describe('npm run bench:gpu on a software adapter', () => {
     const { code, stdout, stderr } = await runGpuBench();
     expect(code, stderr).toBe(2);
     const printed = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { refused: string; hint: string; adapter: AdapterReport };
-    if (adapter.found) {
+    // what the benchmark's own browser saw (a busy machine's GPU process can give it no adapter at all)
+    if (printed.adapter.found) {
       expect(printed.adapter.isFallbackAdapter || /swiftshader/i.test(`${printed.adapter.architecture}`)).toBe(true);
       expect(printed.refused).toMatch(/software WebGPU adapter/);
       expect(printed.refused).toContain(printed.adapter.architecture || printed.adapter.description || 'fallback');
