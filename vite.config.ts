@@ -47,7 +47,7 @@ export default defineConfig({
     // every tfjs package: pre-bundled together they share ONE tfjs-core (one engine). An
     // excluded backend would import a second, raw tfjs-core and register on the wrong engine;
     // a dependency discovered late would make Vite re-optimise and reload mid-run.
-    entries: ['index.html', 'src/workers/embedWorker.ts', 'src/workers/searchWorker.ts'],
+    entries: ['index.html', 'src/workers/embedWorker.ts', 'src/workers/searchWorker.ts', 'src/workers/datasetWorker.ts'],
     include: [
       '@tensorflow/tfjs',
       '@tensorflow/tfjs-core',

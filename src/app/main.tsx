@@ -1,3 +1,5 @@
+// first: the long-task monitor observes the whole page
+import './longTasks';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';

@@ -7,17 +7,16 @@ import type { DatasetFile } from '../core/data/datasetFile';
  * the data, not the data), so the worker rebuilds these from `{ path, file }` pairs.
  */
 export class BrowserDatasetFile implements DatasetFile {
+  // read once: each File.lastModified read costs ~12 µs, and a 16,185-file session read them all on every save
+  readonly size: number;
+  readonly lastModified: number;
+
   constructor(
     readonly path: string,
     readonly file: File,
-  ) {}
-
-  get size(): number {
-    return this.file.size;
-  }
-
-  get lastModified(): number {
-    return this.file.lastModified;
+  ) {
+    this.size = file.size;
+    this.lastModified = file.lastModified;
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { sharedPath } from '../support/shared';
 import { bareEncoderRun } from './bareEncoder';
+import { GPU_FLAGS, probeAdapter, refusalOf } from './gpuAdapter';
 import { CHROMIUM, assertChromium, serveModelAt, startStudio } from '../e2e/support/studio';
 
 function arg(name: string, fallback: string): string {
@@ -28,48 +29,6 @@ const batchSizes = arg('batches', '1,8,32,64').split(',').map(Number);
 const epochs = Number(arg('epochs', '3'));
 const out = arg('out', 'bench-gpu.json');
 const MODEL_URL = 'https://models.studio.test/mobilenet-v2-1.0-224/model.json';
-
-/** Flags for a hardware WebGPU adapter in headless Chromium on Linux (Vulkan; no display needed). */
-export const GPU_FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan,WebGPUService',
-  '--use-angle=vulkan',
-  '--use-vulkan=native',
-  '--disable-vulkan-surface',
-  '--ignore-gpu-blocklist',
-  '--disable-gpu-sandbox',
-  '--disable-quic',
-];
-
-interface AdapterReport {
-  found: boolean;
-  vendor?: string;
-  architecture?: string;
-  device?: string;
-  description?: string;
-  isFallbackAdapter?: boolean;
-  features?: string[];
-  maxBufferSize?: number;
-}
-
-async function adapterOf(page: Page): Promise<AdapterReport> {
-  return page.evaluate(async () => {
-    const gpu = (navigator as unknown as { gpu?: { requestAdapter(o: object): Promise<any> } }).gpu;
-    const adapter = gpu ? await gpu.requestAdapter({ powerPreference: 'high-performance' }) : null;
-    if (!adapter) return { found: false };
-    const info = adapter.info ?? {};
-    return {
-      found: true,
-      vendor: info.vendor,
-      architecture: info.architecture,
-      device: info.device,
-      description: info.description,
-      isFallbackAdapter: Boolean(adapter.isFallbackAdapter ?? info.isFallbackAdapter),
-      features: Array.from(adapter.features as Set<string>),
-      maxBufferSize: adapter.limits?.maxBufferSize,
-    };
-  });
-}
 
 function embedRate(page: Page, folder: string, batchSize: number, backend: 'webgpu' | 'wasm') {
   return bareEncoderRun(page, folder, { modelUrl: MODEL_URL, batchSize, backend });
@@ -120,29 +79,23 @@ async function trainRate(page: Page, backend: 'webgpu' | 'wasm') {
 
 async function main(): Promise<void> {
   assertChromium();
-  const server = await startStudio();
   const profile = mkdtempSync(path.join(os.tmpdir(), 'studio-gpu-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: GPU_FLAGS });
+  let server: Awaited<ReturnType<typeof startStudio>> | null = null;
   let code = 0;
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    await serveModelAt(context, MODEL_URL, 'mobilenet-v2-1.0-224');
-    await page.goto(server.url);
-    const adapter = await adapterOf(page);
-    const software = !adapter.found || adapter.isFallbackAdapter || /swiftshader/i.test(`${adapter.architecture} ${adapter.description}`);
-    if (software) {
-      const result = {
-        benchmark: 'real-GPU WebGPU',
-        refused: adapter.found
-          ? `only a software WebGPU adapter is available (${adapter.architecture || adapter.description || 'fallback'}): its figures would say nothing about a GPU`
-          : 'no WebGPU adapter: Chromium found no GPU through Vulkan',
-        adapter,
-        hint: 'Needs a Linux machine with an NVIDIA GPU, its driver and the Vulkan loader (libvulkan1) with the NVIDIA ICD (VK_DRIVER_FILES=/…/nvidia_icd.json); flags used: ' + GPU_FLAGS.join(' '),
-      };
-      console.log(JSON.stringify(result, null, 2));
+    // refused before the studio's server starts: a software adapter costs a second, not a build
+    const adapter = await probeAdapter(context);
+    const refusal = refusalOf(adapter);
+    if (refusal) {
+      console.log(JSON.stringify(refusal, null, 2));
       code = 2;
       return;
     }
+    server = await startStudio();
+    const page = context.pages()[0] ?? (await context.newPage());
+    await serveModelAt(context, MODEL_URL, 'mobilenet-v2-1.0-224');
+    await page.goto(server.url);
     // the first images of the 40-class set, in a folder of their own
     const source = sharedPath('data', 'stanford-cars-40', 'cars_train');
     const folder = mkdtempSync(path.join(os.tmpdir(), 'gpu-images-'));
@@ -173,7 +126,7 @@ async function main(): Promise<void> {
   } finally {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
-    await server.close();
+    await server?.close();
     process.exitCode = code;
   }
 }

@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import { formatCount } from '../format';
+import { Folded } from '../shell/Folded';
 import { Panel, Stat } from '../shell/Panel';
 import { problemKind } from '../../core/data/dataset';
 import { ClassGallery } from './ClassGallery';
@@ -179,10 +180,9 @@ export function DatasetPanel(props: {
             </details>
           )}
 
-          <details className="gallery">
-            <summary>Sample images per class</summary>
-            <ClassGallery dataset={loaded.dataset} trainClasses={counts.train} />
-          </details>
+          <Folded className="gallery" summary="Sample images per class">
+            {() => <ClassGallery dataset={loaded.dataset} trainClasses={counts.train} />}
+          </Folded>
         </>
       )}
     </Panel>

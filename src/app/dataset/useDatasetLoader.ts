@@ -1,5 +1,5 @@
 import { withEmbeddingNotes } from '../../core/data/dataset';
-import { loadDataset } from '../../core/data/loadDataset';
+import { loadDatasetOffThread } from '../../workers/datasetClient';
 import { IDLE_JOB } from '../embedding/embedJobState';
 import { session } from '../session/sessionStore';
 import { sameDataset, toManifest } from '../session/sessionFormat';
@@ -43,7 +43,7 @@ export async function loadFolder(folder: Promise<PickedFolder> | PickedFolder, d
     }
     session.set({ dataset: { phase: 'detecting', fileCount: picked.files.length } });
     const started = performance.now();
-    const read = await loadDataset(picked.files, { folders: picked.folders });
+    const read = await loadDatasetOffThread(picked.files, { folders: picked.folders });
     if (mine !== generation) return;
     const previous = settled.phase === 'ready' ? settled.loaded : null;
     const same = previous !== null && sameDataset(toManifest(previous), read);

@@ -8,7 +8,7 @@ import type { LoadedDataset } from '../dataset/useDatasetLoader';
 import type { ActiveHead } from '../export/HeadPanel';
 import { formatCount } from '../format';
 import { Panel, Stat } from '../shell/Panel';
-import { longTasks, type LongTaskStats } from './longTasks';
+import { longTasks, type LongTaskStats } from '../longTasks';
 import { RunCharts } from './RunCharts';
 import { RunHistoryPanel } from './RunHistoryPanel';
 import { runHistory } from './runHistoryStore';

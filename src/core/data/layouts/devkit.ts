@@ -34,11 +34,11 @@ async function readMat(file: DatasetFile): Promise<Record<string, MatValue>> {
 function imagesUnder(files: DatasetFile[], root: string, folder: string): Map<string, DatasetFile> {
   const prefix = joinPath(root, folder).toLowerCase() + '/';
   const byName = new Map<string, DatasetFile>();
-  for (const f of [...files].sort(byDepthThenPath)) {
-    if (f.path.toLowerCase().startsWith(prefix) && isImagePath(f.path)) {
-      const name = basename(f.path);
-      if (!byName.has(name)) byName.set(name, f);
-    }
+  // only this folder's images sorted (the order among them is the same as in a sort of all files)
+  const under = files.filter((f) => f.path.toLowerCase().startsWith(prefix) && isImagePath(f.path));
+  for (const f of under.sort(byDepthThenPath)) {
+    const name = basename(f.path);
+    if (!byName.has(name)) byName.set(name, f);
   }
   return byName;
 }
