@@ -6,20 +6,7 @@
  */
 import os from 'node:os';
 import type { Page } from 'playwright-core';
-
-interface LogEntry {
-  startMs: number;
-  durationMs: number;
-  name: string;
-}
-interface LogScript {
-  startMs: number;
-  durationMs: number;
-  invoker: string;
-  sourceURL: string;
-  sourceFunctionName: string;
-  sourceCharPosition: number;
-}
+import type { LongTaskLog, SlowFrameScript } from '../../src/app/longTasks';
 
 export interface PhaseLongTasks {
   phase: string;
@@ -42,14 +29,14 @@ export function pageNow(page: Page): Promise<number> {
   return page.evaluate(() => performance.now());
 }
 
-function describeScript(s: LogScript): string {
+function describeScript(s: SlowFrameScript): string {
   const file = s.sourceURL.split('/').pop() || '(inline)';
   return `${round(s.durationMs)} ms ${s.invoker || '?'} → ${s.sourceFunctionName || '(anonymous)'} @ ${file}:${s.sourceCharPosition}`;
 }
 
 /** The long tasks that started in [fromMs, toMs) of the current page. */
 export async function longTasksBetween(page: Page, phase: string, fromMs: number, toMs: number): Promise<PhaseLongTasks> {
-  const log = (await page.evaluate(() => (window as unknown as { __studioLongTaskLog?: unknown }).__studioLongTaskLog ?? null)) as { supported: boolean; entries: LogEntry[]; scripts: LogScript[] } | null;
+  const log = (await page.evaluate(() => (window as unknown as { __studioLongTaskLog?: unknown }).__studioLongTaskLog ?? null)) as LongTaskLog | null;
   if (!log) throw new Error('The page has no window.__studioLongTaskLog: is it the studio, built from this tree?');
   const inside = log.entries.filter((e) => e.startMs >= fromMs && e.startMs < toMs);
   const longest = [...inside]

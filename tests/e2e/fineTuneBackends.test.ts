@@ -13,6 +13,7 @@ import {
   embedAndWait,
   launchBrowser,
   revealed,
+  searchByPhoto,
   serveModelAt,
   startStudio,
   TEST_MODEL,
@@ -225,15 +226,7 @@ describe('training, evaluation and fine-tuning the top in the browser: WebGPU (S
     // a dropped photo (a gallery image's own file) goes through the tuned top too: it finds that image at distance 0 in both spaces
     const photo = path.join(folderOut, 'my-photo.jpg');
     writeFileSync(photo, readFileSync(path.join(folder, files[row])));
-    await page.getByTestId('search-photo-input').setInputFiles(photo);
-    await page.waitForFunction(
-      () =>
-        ['base', 'tuned'].every((s) =>
-          document.querySelector(`[data-testid="search-results-${s}"]`)?.getAttribute('data-query')?.startsWith('photo:dropped-photos/my-photo.jpg|'),
-        ),
-      undefined,
-      { timeout: 60_000, polling: 100 },
-    );
+    await searchByPhoto(page, photo);
     for (const space of ['base', 'tuned']) {
       const first = page.getByTestId(`search-results-${space}`).getByTestId('search-hit').first();
       expect(Number(await first.getAttribute('data-row')), space).toBe(row);

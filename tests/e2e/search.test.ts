@@ -24,7 +24,7 @@ import {
   TEST_MODEL,
   TEST_MODEL_URL,
   type Browser,
-  type StudioServer, revealed, trainAndWait } from './support/studio';
+  type StudioServer, revealed, searchByPhoto, trainAndWait } from './support/studio';
 
 const DIM = 256;
 const KEYS = ['rPrecision', 'rPrecisionMacro', 'precisionAt1', 'mapAtR'] as const;
@@ -265,15 +265,7 @@ describe('trained head download, similar-cars search, embedding map and exports 
     const onDisk = [path.join(cars40, rel), path.join(path.dirname(cars40), rel)].find((p) => existsSync(p))!;
     const photo = path.join(folder, 'my-photo.jpg');
     writeFileSync(photo, readFileSync(onDisk));
-    await page.getByTestId('search-photo-input').setInputFiles(photo);
-    await page.waitForFunction(
-      () =>
-        ['base', 'tuned'].every((s) =>
-          document.querySelector(`[data-testid="search-results-${s}"]`)?.getAttribute('data-query')?.startsWith('photo:dropped-photos/my-photo.jpg|'),
-        ),
-      undefined,
-      { timeout: 60_000, polling: 100 },
-    );
+    await searchByPhoto(page, photo);
     expect((await hits(page, 'search-results-base'))[0].correct).toBe(''); // a photo has no class: nothing is marked
     for (const space of ['base', 'tuned'] as const) {
       const top = (await hits(page, `search-results-${space}`))[0];

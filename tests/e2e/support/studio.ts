@@ -267,3 +267,15 @@ export async function trainAndWait(
   const phase = (await page.getByTestId('train-stage').getAttribute('data-phase')) ?? '';
   return { phase, error: phase === 'failed' ? await page.getByTestId('train-error').innerText() : '' };
 }
+
+/** Drops a photo from disk into the search ("search-photo-input") and waits until both spaces show its results. */
+export async function searchByPhoto(page: Page, photo: string): Promise<void> {
+  await page.getByTestId('search-photo-input').setInputFiles(photo);
+  const name = path.basename(photo);
+  await page.waitForFunction(
+    (n) =>
+      ['base', 'tuned'].every((s) => document.querySelector(`[data-testid="search-results-${s}"]`)?.getAttribute('data-query')?.startsWith(`photo:dropped-photos/${n}|`)),
+    name,
+    { timeout: 60_000, polling: 100 },
+  );
+}
