@@ -46,11 +46,15 @@ async function formulationTimes(encoderSpec: string, batch: number, repeats: num
   out.forwardLayersSeconds = await timed(forward('layers'), repeats);
   out.forwardPrimitivesSeconds = await timed(forward('primitives'), repeats);
   out.trainStepPrimitivesSeconds = await timed(step('primitives'), repeats);
+  // on WASM this throws mid-gradient: the scope frees what the failed step left on the tape
+  tf.engine().startScope();
   try {
     out.trainStepLayersSeconds = await timed(step('layers'), repeats);
   } catch (e) {
     out.trainStepLayersSeconds = null;
     out.trainStepLayersError = (e as Error).message.split('\n')[0];
+  } finally {
+    tf.engine().endScope();
   }
   x.dispose();
   encoder.dispose();
