@@ -162,7 +162,7 @@ export class TrainSession {
         backendNote:
           backend === 'webgpu'
             ? 'WebGPU: the encoder’s own layers train (preferred for fine-tuning).'
-            : `${backend.toUpperCase()}: ${backend === 'wasm' ? 'no convolution gradients here, so the top trains as matMul and shifted slices (the same function); ' : ''}much slower than WebGPU, which is preferred for fine-tuning.`,
+            : `${backend.toUpperCase()}: ${backend === 'wasm' ? 'no convolution gradients here, so the top trains as matMul and depthwise convolutions with hand-written gradients (the same function); ' : ''}much slower than WebGPU, which is preferred for fine-tuning.`,
       };
     }
 

@@ -6,9 +6,11 @@
  * Two formulations of the same function:
  * - 'layers': the encoder's own layers, applied to a new input (`model`, a tf.LayersModel
  *   from cut tensor to pooled feature). Training it needs conv gradients: WebGPU, WebGL, CPU.
- * - 'primitives': 1×1 convolutions as matMul, k×k depthwise convolutions as k² shifted slices
- *   of the padded input, batch norm with its frozen statistics as arithmetic: every op has
- *   gradients on WASM, which has no Conv2DBackpropFilter and no depthwise-conv gradients.
+ * - 'primitives': 1×1 convolutions as matMul; stride-1 depthwise convolutions on the backend's
+ *   own depthwise kernel with their gradients written out as depthwise convolutions, strided
+ *   ones as k² shifted slices of the padded input; batch norm with its frozen statistics as
+ *   arithmetic: everything has gradients on WASM, which has no Conv2DBackpropFilter and no
+ *   depthwise-conv gradients.
  */
 import * as tf from '@tensorflow/tfjs';
 import { matMulPlain } from '../train/matMul';
