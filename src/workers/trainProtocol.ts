@@ -129,6 +129,12 @@ export type TrainRequest =
        */
       initialWeights?: NamedWeights;
       /**
+       * With `initialWeights` of a fine-tuned run: its top's weights (the encoder's weight
+       * names), written into the rebuilt top so that fine-tuning continues where that run
+       * ended rather than from the pretrained top. Needs `config.top.blocks` > 0.
+       */
+      initialTopWeights?: NamedWeights;
+      /**
        * The encoder, when `config.top.blocks` > 0: the worker loads it (as the embed worker
        * does) to fine-tune its top from the cut maps cached while embedding.
        */
@@ -233,6 +239,11 @@ export function trainRequestProblem(message: unknown): string | null {
         const kind = resolveTrainingConfig(m.config as TrainingConfigInput).head.kind;
         const weightsProblem = initialWeightsProblem(m.initialWeights, kind, data.featureSize as number);
         if (weightsProblem) return `The head to continue from does not fit: ${weightsProblem}`;
+      }
+      if (m.initialTopWeights !== undefined) {
+        if (m.initialWeights === undefined) return 'initialTopWeights come with the head they belong to (initialWeights)';
+        if (blocks === 0) return "initialTopWeights need fine-tuning (top.blocks ≥ 1): that head read the encoder's fine-tuned top";
+        if (!m.initialTopWeights || typeof m.initialTopWeights !== 'object') return 'initialTopWeights must be named weights';
       }
       return null;
     }

@@ -6,6 +6,7 @@
  * keeps it up to its last finished epoch.
  */
 import type { EncoderTop } from '../core/encoder/encoderTop';
+import { setTopWeights } from '../core/encoder/tunedFeatures';
 import { retrievalMetrics } from '../core/eval/retrievalMetrics';
 import type { NamedWeights } from '../core/train/heads';
 import { HeadTrainer, resolveTrainingConfig, validateTrainingConfig, type LabelledEmbeddings } from '../core/train/trainer';
@@ -150,6 +151,13 @@ export class TrainSession {
         throw new TrainRunError('input', `Cannot fine-tune the encoder's top: ${e instanceof Error ? e.message : String(e)}`);
       }
       top = this.loadedTop.top;
+      if (request.initialTopWeights) {
+        try {
+          setTopWeights(top, request.initialTopWeights);
+        } catch (e) {
+          throw new TrainRunError('input', `Cannot continue from that head's fine-tuned top: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
       fineTuning = {
         blocks,
         cut: top.cutLayer,

@@ -293,6 +293,17 @@ describe('training, evaluation and fine-tuning the top in the browser: WebGPU (S
     expect(await page.getByTestId('head-tuned-features').getAttribute('data-computed')).toBe(String(gallery));
     (await metricValues(page, 'tuned')).forEach((v, i) => expect(Math.abs(v - recorded[i]), KEYS[i]).toBeLessThan(1e-6));
     expect(Object.keys(await storedRows(page, 'embeddings')).filter((k) => k.includes('|tuned='))).toEqual([]);
+
+    // training continues from that head only with its top: head-only is refused, saying what to set; with the top it runs
+    await (await revealed(page, 'train-setting-topBlocks')).fill('0');
+    expect(await page.getByTestId('train-from-head').isDisabled()).toBe(true);
+    expect(await textOfTestId(page, 'train-continue')).toMatch(/reads the encoder's top fine-tuned from \S+: set "Train the encoder's top blocks" to 1/);
+    await (await revealed(page, 'train-setting-topBlocks')).fill('1');
+    await page.getByTestId('train-from-head').check();
+    const continued = await trainAndWait(page, { epochs: 1, timeoutMs: 300_000 });
+    if (continued.phase === 'failed') throw new Error(`Continuing the fine-tuned head failed: ${continued.error}\n${browser.log.join('\n')}`);
+    expect(await textOfTestId(page, 'train-fine-tuning')).toContain('from the chosen head');
+    expect(await textOfTestId(page, 'train-started-from')).not.toBe('a fresh head');
   });
 });
 

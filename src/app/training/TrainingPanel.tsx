@@ -48,10 +48,14 @@ const dispatch = session.dispatchTrain;
 const setHistoryVersion = (f: (v: number) => number) => session.set((s) => ({ runsVersion: f(s.runsVersion) }));
 
 /** Why `head` cannot be continued with this encoder's features, or null when it can. */
-function headMismatch(head: ActiveHead, encoder: EncoderSummary | null): string | null {
+function headMismatch(head: ActiveHead, encoder: EncoderSummary | null, topBlocks: number): string | null {
   const dim = head.weights.gates_0?.data.length;
   if (!dim) return 'it is not a skip-connection head';
   if (encoder && dim !== encoder.featureSize) return `it takes ${dim}-d features and this encoder gives ${encoder.featureSize}-d`;
+  // a fine-tuned run's head reads its own top's features: it continues only with that top
+  if (head.top && topBlocks !== head.top.blocks) {
+    return `it reads the encoder's top fine-tuned from ${head.top.cut}: set "Train the encoder's top blocks" to ${head.top.blocks} to continue it with that top`;
+  }
   return null;
 }
 
@@ -68,7 +72,7 @@ export function TrainingSection(props: TrainingSectionProps) {
   const [continueKey, setContinueKey] = useState<string | null>(null);
   /** What the current (or last) run started from. */
   const [startedFrom, setStartedFrom] = useState<string | null>(null);
-  const mismatch = head ? headMismatch(head, encoder) : null;
+  const mismatch = head ? headMismatch(head, encoder, topBlocksOf(form)) : null;
   const fromHead = head && !mismatch && continueKey === head.key ? head : null;
   const parsed = useMemo(() => parseSettings(form), [form]);
   const live = isLive(view);
@@ -107,6 +111,7 @@ export function TrainingSection(props: TrainingSectionProps) {
             ...(fromHead ? { startedFrom: fromHead.label } : {}),
           },
           ...(fromHead ? { initialWeights: fromHead.weights } : {}),
+          ...(fromHead?.top ? { initialTopWeights: fromHead.top.weights } : {}),
           // fine-tuning the top: the worker loads the encoder itself
           ...(topBlocksOf(form) > 0 && encoderSource ? { encoder: encoderSource } : {}),
         },
@@ -224,7 +229,7 @@ export function TrainingSection(props: TrainingSectionProps) {
               Continue training from this head: <strong>{head.label}</strong>
             </label>
             {mismatch ? (
-              <span className="hint">Not with this encoder: {mismatch}.</span>
+              <span className="hint">Cannot continue it here: {mismatch}.</span>
             ) : (
               <span className="hint">(unticked: a fresh head; the optimizer starts afresh either way)</span>
             )}

@@ -130,40 +130,47 @@ describe('TrainSession', () => {
     expect((last as { message: string }).message).toMatch(/set top.blocks to 0/);
   });
 
-  it('fine-tunes a top with the head from cached cut maps: reports the cut and parameters, saves the top with the best epoch', async () => {
-    // a toy encoder top: cut map [2, 2, 4] -> 1x1 conv to DIM -> global average pool
+  /** A toy encoder top: cut map [2, 2, 4] -> 1x1 conv to DIM -> global average pool. */
+  function toyTop() {
     const cutInput = tf.input({ shape: [2, 2, 3] });
     const cut = tf.layers.conv2d({ filters: 4, kernelSize: 1, name: 'cut' }).apply(cutInput) as tf.SymbolicTensor;
     const expand = tf.layers.conv2d({ filters: DIM, kernelSize: 1, activation: 'relu', name: 'expand' }).apply(cut) as tf.SymbolicTensor;
     const pooled = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(expand) as tf.SymbolicTensor;
     const model = tf.model({ inputs: cutInput, outputs: pooled });
-    const top = buildEncoderTop(model, { cutLayer: 'cut', featureLayer: 'pool', pooling: 'none' });
-    const before = Float32Array.from(top.weights[0].variable.dataSync());
-    const size = 16;
+    return { model, top: buildEncoderTop(model, { cutLayer: 'cut', featureLayer: 'pool', pooling: 'none' }) };
+  }
+
+  /** Cached cut maps of 16 values, one per image, clustered by class; the last training image has none (left out). */
+  function clusteredCuts(onRead: (cutKey: string) => void = () => undefined): NonNullable<TrainSessionDeps['readCuts']> {
     const random = seededRandom(7);
     const maps = new Map<string, Float32Array>();
+    return async (cutKey, n, identities) => {
+      onRead(cutKey);
+      const found: number[] = [];
+      const missing: number[] = [];
+      identities.forEach((id, i) => (id === 'c5/5' ? missing : found).push(i));
+      const out = new Float32Array(found.length * n);
+      found.forEach((i, j) => {
+        const id = identities[i];
+        const c = Number(id.slice(1, id.indexOf('/')));
+        if (!maps.has(id)) maps.set(id, Float32Array.from({ length: n }, (_, k) => Math.max(0, Math.sin(c * 1.7 + k) + 0.4 * (random.nextFloat() - 0.5))));
+        out.set(maps.get(id)!, j * n);
+      });
+      expect(n).toBe(16);
+      return { found: Int32Array.from(found), vectors: out, missing };
+    };
+  }
+
+  it('fine-tunes a top with the head from cached cut maps: reports the cut and parameters, saves the top with the best epoch', async () => {
+    const { model, top } = toyTop();
+    const before = Float32Array.from(top.weights[0].variable.dataSync());
     const cutsAsked: string[] = [];
     let disposed = false;
     const { session, events, saved } = setup({
       config: { top: { blocks: 1, learningRate: 0.01 }, maxEpochs: 4 },
       deps: {
         loadTop: async () => ({ top, cutKey: 'key|cut=cut', dispose: () => void (disposed = true) }),
-        readCuts: async (cutKey, n, identities) => {
-          cutsAsked.push(cutKey);
-          // one map per image, clustered by class; the last training image has none (left out)
-          const found: number[] = [];
-          const missing: number[] = [];
-          identities.forEach((id, i) => (id === 'c5/5' ? missing : found).push(i));
-          const out = new Float32Array(found.length * n);
-          found.forEach((i, j) => {
-            const id = identities[i];
-            const c = Number(id.slice(1, id.indexOf('/')));
-            if (!maps.has(id)) maps.set(id, Float32Array.from({ length: n }, (_, k) => Math.max(0, Math.sin(c * 1.7 + k) + 0.4 * (random.nextFloat() - 0.5))));
-            out.set(maps.get(id)!, j * n);
-          });
-          expect(n).toBe(size);
-          return { found: Int32Array.from(found), vectors: out, missing };
-        },
+        readCuts: clusteredCuts((key) => cutsAsked.push(key)),
       },
     });
     await session.run();
@@ -187,6 +194,36 @@ describe('TrainSession', () => {
     expect(Object.keys(best.top!)).toEqual(top.weights.map((w) => w.name));
     expect(Array.from(best.top![top.weights[0].name].data)).not.toEqual(Array.from(before));
     expect(disposed).toBe(true);
+    model.dispose();
+  });
+
+  it("continues a fine-tuned run's head with its top: the rebuilt top starts from that top's weights; a top that does not fit is refused", async () => {
+    const { model, top } = toyTop();
+    const given = Object.fromEntries(top.weights.map((w) => [w.name, { shape: w.variable.shape, data: Float32Array.from({ length: w.variable.size }, (_, i) => 0.01 * (i % 7)) }]));
+    let atStart: Float32Array | null = null;
+    const read = clusteredCuts();
+    const { session, events } = setup({
+      config: { top: { blocks: 1 }, maxEpochs: 1 },
+      request: { initialTopWeights: given },
+      deps: {
+        loadTop: async () => ({ top, cutKey: 'key|cut=cut', dispose: () => undefined }),
+        // read after the top is built, before any step
+        readCuts: async (key, n, ids) => ((atStart ??= Float32Array.from(top.weights[0].variable.dataSync())), read(key, n, ids)),
+      },
+    });
+    await session.run();
+    expect(events.at(-1)?.type).toBe('done');
+    expect(Array.from(atStart!)).toEqual(Array.from(given[top.weights[0].name].data));
+
+    const wrong = { ...given, 'extra/kernel': { shape: [1], data: new Float32Array(1) } };
+    const refused = setup({
+      config: { top: { blocks: 1 }, maxEpochs: 1 },
+      request: { initialTopWeights: wrong },
+      deps: { loadTop: async () => ({ top, cutKey: 'key|cut=cut', dispose: () => undefined }), readCuts: clusteredCuts() },
+    });
+    await refused.session.run();
+    const end = refused.events.at(-1);
+    expect(end?.type === 'error' && end.message).toMatch(/Cannot continue from that head's fine-tuned top: .*"extra\/kernel"/);
     model.dispose();
   });
 

@@ -62,6 +62,12 @@ describe('trainRequestProblem', () => {
       /does not fit: initialWeights\['gates_0'\] must have shape \[4\] \(this head's\), got \[8\]/,
     );
     expect(trainRequestProblem(startRequest({ initialWeights: w(4), config: { head: { kind: 'identity' } } }))).toMatch(/identity head has no weights/);
+    // a fine-tuned run's top comes with its head, and only into a run that fine-tunes
+    const top = { 'conv/kernel': { shape: [1, 1, 2, 2], data: new Float32Array(4) } };
+    const fineTuning = { config: { top: { blocks: 1 } }, encoder: { kind: 'url', url: 'https://x/model.json' } };
+    expect(trainRequestProblem(startRequest({ ...fineTuning, initialWeights: w(4), initialTopWeights: top }))).toBeNull();
+    expect(trainRequestProblem(startRequest({ ...fineTuning, initialTopWeights: top }))).toMatch(/come with the head they belong to/);
+    expect(trainRequestProblem(startRequest({ initialWeights: w(4), initialTopWeights: top }))).toMatch(/need fine-tuning \(top.blocks ≥ 1\)/);
   });
 
   it('knows the terminal events', () => {
