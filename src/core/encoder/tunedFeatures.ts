@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedWeights } from '../train/heads';
-import { EncoderTopError, type EncoderTop } from './encoderTop';
+import { assignTopWeights, EncoderTopError, type EncoderTop } from './encoderTop';
 
 /**
  * Writes a run's top weights (under the encoder's names, `layer/weight`) into a rebuilt top.
@@ -19,13 +19,8 @@ export function setTopWeights(top: EncoderTop, weights: NamedWeights): void {
   const known = new Set(top.weights.map((w) => w.name));
   const extra = Object.keys(weights).filter((n) => !known.has(n));
   if (extra.length) throw new EncoderTopError(`the run's top has a weight "${extra[0]}" that this encoder's top (from ${top.cutLayer}) does not have`);
-  for (const w of top.weights) {
-    const { shape, data } = weights[w.name];
-    if (shape.join('x') !== w.variable.shape.join('x')) {
-      throw new EncoderTopError(`the run's weight "${w.name}" is [${shape.join(', ')}] but the encoder's is [${w.variable.shape.join(', ')}]`);
-    }
-    tf.tidy(() => w.variable.assign(tf.tensor(data, shape)));
-  }
+  // the top's layers are the encoder's: the encoder's writer checks each shape and writes
+  assignTopWeights(top.model, weights);
 }
 
 export interface TunedFeatureOptions {
