@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       'top-flip': { type: 'string' },
       'top-warm-start': { type: 'string' },
       'top-flipped-views': { type: 'string' },
+      'top-augmented-views': { type: 'string' },
       'top-classes-per-batch': { type: 'string' },
       'selection-metric': { type: 'string' },
       'skip-formulations': { type: 'boolean' },
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
     topFlip: values['top-flip'] === undefined ? undefined : values['top-flip'] === 'on',
     topWarmStart: values['top-warm-start'] === undefined ? undefined : values['top-warm-start'] === 'on',
     topFlippedViews: values['top-flipped-views'] === 'on',
+    topAugmentedViews: num(values['top-augmented-views']),
     topClassesPerBatch: num(values['top-classes-per-batch']),
   };
   const runs = [];
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
       formulation: fineTuning.formulation,
       cacheBytesPerImage: fineTuning.cache.bytesPerEmbedding,
       flippedViews: fineTuning.flippedViews,
+      augmentedViews: fineTuning.augmentedViews,
     },
     formulations,
     seeds: runs,

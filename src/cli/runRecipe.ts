@@ -7,6 +7,7 @@ import type { Dataset, ImageRecord } from '../core/data/dataset';
 import { imageIdentity, loadDataset } from '../core/data/loadDataset';
 import { embedImages } from '../core/encoder/embedImages';
 import { buildEncoderTop, topFormulationFor, type EncoderTop, type TopFormulation } from '../core/encoder/encoderTop';
+import { augmentedEncoder } from '../core/encoder/augmentedViews';
 import { cutEncoder, flippedEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
 import { preprocessingKey, type ModelCard } from '../core/encoder/modelCard';
 import { retrievalMetrics, type RetrievalMetrics } from '../core/eval/retrievalMetrics';
@@ -71,6 +72,12 @@ export interface RecipeOptions {
     topClassesPerBatch?: number;
     /** Cache each training image's horizontally flipped view at the cut too, as an extra training sample. */
     topFlippedViews?: boolean;
+    /**
+     * Cache this many random views (crop of ≥ half the area, resized back, mirrored half the time)
+     * of each training image at the cut; each fine-tuning sample is drawn from the image's rows
+     * or one of these views. 0 = none.
+     */
+    topAugmentedViews?: number;
   };
   /** Skip writing report and head (the benchmark only wants the numbers). */
   writeOutputs?: boolean;
@@ -132,6 +139,9 @@ export interface RecipeReport {
     /** Flipped views added to the training rows (0: none), and their cache. */
     flippedViews: number;
     flippedCache: (RecipeReport['embedding'] & { precision: 'float16' }) | null;
+    /** Random augmented views per training image (0: none), and their caches. */
+    augmentedViews: number;
+    augmentedCaches: (RecipeReport['embedding'] & { precision: 'float16' })[];
     /**
      * The head-only first stage (warm start): the head trained on the pooled embeddings,
      * then fine-tuned with the top from its best weights. `training` below is the second stage.
@@ -186,6 +196,17 @@ function readmeOf(report: RecipeReport): RunReadmeInfo {
  * Rows of the cache for these records, in order, as one matrix plus labels; with `cutCache`,
  * only records in both, and their cut maps as `cuts` (same rows).
  */
+/** One view's rows for these records, in their order; every record must have its view cached. */
+function viewRows(records: ImageRecord[], viewCache: DiskEmbeddingCache): Float32Array {
+  const rows = new Float32Array(records.length * viewCache.dim);
+  records.forEach((record, i) => {
+    const row = viewCache.get(imageIdentity(record.file));
+    if (!row) throw new Error(`${record.file.path}: no cached view (the view cache is incomplete; run again to finish it)`);
+    rows.set(row, i * viewCache.dim);
+  });
+  return rows;
+}
+
 function gather(
   records: ImageRecord[],
   cache: DiskEmbeddingCache,
@@ -320,6 +341,8 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   let cutEmbedding: RecipeReport['embedding'] | undefined;
   let flipCache: DiskEmbeddingCache | undefined;
   let flipEmbedding: RecipeReport['embedding'] | undefined;
+  const viewCaches: DiskEmbeddingCache[] = [];
+  const viewEmbeddings: RecipeReport['embedding'][] = [];
   let top: EncoderTop | null = null;
   try {
     embedding = await embedMissing(dataset, encoder, cache, options);
@@ -340,6 +363,14 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
         // training images only: the flipped views are extra training samples, never evaluated
         flipCache = await DiskEmbeddingCache.open(options.cache, `${key}|cut=${cutLayer}|flipped`, toCut.featureSize, 'float16');
         flipEmbedding = await embedMissing({ ...dataset, images: trainRecords }, flippedEncoder(toCut), flipCache, options, `Caching flipped views at ${cutLayer}`);
+      }
+      const viewCount = options.training.topAugmentedViews ?? 0;
+      if (!Number.isInteger(viewCount) || viewCount < 0 || viewCount > 16) throw new Error(`--top-augmented-views must be a whole number from 0 to 16, got ${viewCount}`);
+      for (let v = 1; v <= viewCount; v++) {
+        // training images only, like the flipped views; view v is seeded by v, so a cache stays one draw
+        const viewCache = await DiskEmbeddingCache.open(options.cache, `${key}|cut=${cutLayer}|view=crop${v}`, toCut.featureSize, 'float16');
+        viewEmbeddings.push(await embedMissing({ ...dataset, images: trainRecords }, augmentedEncoder(toCut, v), viewCache, options, `Caching random view ${v} of ${viewCount} at ${cutLayer}`));
+        viewCaches.push(viewCache);
       }
       top = buildEncoderTop(encoder.model as tf.LayersModel, {
         cutLayer,
@@ -375,10 +406,14 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   const inputsOf = (set: typeof train) => ({ embeddings: top ? set.cuts! : set.embeddings, labels: set.labels });
   const inputSets = top ? selectionSets(inputsOf(train), inputsOf(validation), inputSize, trainingConfig.selection, split.seed) : sets;
   let flippedViews = 0;
+  const fitClasses = new Set(inputSets.fit.labels);
+  // the records behind the fit rows, in their order (what gather kept, less the held-out classes)
+  const fitRecords = trainRecords.filter((r) => fitClasses.has(r.classId) && cache.has(imageIdentity(r.file)) && cutCache?.has(imageIdentity(r.file)));
+  const viewRecords = [...fitRecords];
   if (top && flipCache) {
     // the fit classes' flipped views join their training rows (same labels; the held-out classes get none)
-    const fitClasses = new Set(inputSets.fit.labels);
-    const flipped = gather(trainRecords.filter((r) => fitClasses.has(r.classId)), flipCache);
+    viewRecords.push(...fitRecords.filter((r) => flipCache.has(imageIdentity(r.file))));
+    const flipped = gather(fitRecords, flipCache);
     flippedViews = flipped.labels.length;
     const embeddings = new Float32Array(inputSets.fit.embeddings.length + flipped.embeddings.length);
     embeddings.set(inputSets.fit.embeddings);
@@ -389,6 +424,8 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     inputSets.fit = { embeddings, labels };
     say(`Flipped views: ${flippedViews} added to the ${labels.length - flippedViews} training rows.`);
   }
+  const trainViews = viewCaches.map((viewCache) => viewRows(viewRecords, viewCache));
+  if (trainViews.length) say(`Random views: each of the ${viewRecords.length} training rows is drawn as itself or one of its ${trainViews.length} cached views.`);
   const testInputs = inputsOf(validation);
   const charted = inputSets.charted;
   const logEpoch = (started: number) => (r: EpochReport) => {
@@ -442,6 +479,7 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
     validation: inputSets.selection,
     dim,
     top: top ?? undefined,
+    trainViews: trainViews.length ? trainViews : undefined,
     initialWeights,
     initialIsCandidate: initialWeights !== undefined,
     chart: charted ? (embed) => metricsOf({ embeddings: embed(charted.embeddings), labels: charted.labels }, dim, distance, options) : undefined,
@@ -502,6 +540,8 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
           cache: { ...cutEmbedding!, precision: 'float16' },
           flippedViews,
           flippedCache: flipEmbedding ? { ...flipEmbedding, precision: 'float16' } : null,
+          augmentedViews: trainViews.length,
+          augmentedCaches: viewEmbeddings.map((e) => ({ ...e, precision: 'float16' as const })),
           headStage,
         }
       : null,

@@ -54,6 +54,9 @@ Options:
                            fewer bound the top's memory on WASM
   --top-flipped-views on|off  also cache each training image's mirrored view at the cut, as an
                            extra training sample (default: off)
+  --top-augmented-views <n>  also cache n random views (crop, resized, mirrored half the time) of
+                           each training image at the cut; each fine-tuning sample is drawn from
+                           the image or one of them (default: 0)
   --full-scale             bench only: all 16,185 devkit annotations, each linked to a shared
                            image (measures time and memory at full size; quality meaningless)
   -h, --help               this text
@@ -94,6 +97,7 @@ async function main(): Promise<void> {
       'top-flip': { type: 'string' },
       'top-warm-start': { type: 'string' },
       'top-flipped-views': { type: 'string' },
+      'top-augmented-views': { type: 'string' },
       'top-classes-per-batch': { type: 'string' },
       'top-epochs': { type: 'string' },
       'top-patience': { type: 'string' },
@@ -151,6 +155,7 @@ async function main(): Promise<void> {
       topPatience: number('top-patience', values['top-patience']),
       topFlippedViews: onOff('top-flipped-views', values['top-flipped-views']),
       topClassesPerBatch: number('top-classes-per-batch', values['top-classes-per-batch']),
+      topAugmentedViews: number('top-augmented-views', values['top-augmented-views']),
     },
   };
   if (!['wasm', 'cpu'].includes(options.backend)) throw new UsageError(`--backend must be wasm or cpu, got '${options.backend}'.`);

@@ -249,7 +249,12 @@ export function cutEncoder(encoder: ImageEncoder, cutLayer: string): ImageEncode
  * training samples for fine-tuning the top. Shares the encoder; disposing it frees nothing.
  */
 export function flippedEncoder(encoder: ImageEncoder): ImageEncoder {
-  const embedPixels = (rgb: tf.Tensor4D): tf.Tensor2D => tf.tidy(() => encoder.embedPixels(tf.reverse(rgb, 2) as tf.Tensor4D));
+  return viewEncoder(encoder, (rgb) => tf.reverse(rgb, 2) as tf.Tensor4D);
+}
+
+/** The same encoder applied to `view(pixels)` (same shape); shares the encoder. */
+export function viewEncoder(encoder: ImageEncoder, view: (rgb: tf.Tensor4D) => tf.Tensor4D): ImageEncoder {
+  const embedPixels = (rgb: tf.Tensor4D): tf.Tensor2D => tf.tidy(() => encoder.embedPixels(view(rgb)));
   return { ...wrapEncoder(encoder.card, encoder.featureSize, embedPixels, encoder.model), dispose() {} };
 }
 

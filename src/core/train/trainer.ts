@@ -127,6 +127,13 @@ export interface HeadTrainerOptions {
    */
   top?: TrainableTop;
   /**
+   * Fine-tuning only: other views of every training row (each the size and row order of
+   * `train.embeddings`, e.g. cached cut maps of augmented copies of the same images). Each
+   * sampled row is then drawn, per step, from the row itself or one of its views, uniformly:
+   * more variety at the same number of steps per epoch.
+   */
+  trainViews?: Float32Array[];
+  /**
    * Called after each epoch has been judged (best, stopping) with the model as it is now
    * (`embed`: input rows -> output rows, eval mode; `outputs`: the same as a tensor left on the
    * backend, which the caller disposes); what it returns is stored as the report's `test`. The
@@ -169,7 +176,9 @@ export class HeadTrainer {
   readonly head: Head;
   private readonly train: LabelledEmbeddings;
   private readonly validation: LabelledEmbeddings;
+  /** The training rows, then each of their views (`trainViews`), on the backend. */
   private readonly trainX: tf.Tensor;
+  private readonly viewCount: number;
   private readonly validationX: tf.Tensor;
   /** The encoder top being fine-tuned, or null (head only). */
   readonly top: TrainableTop | null;
@@ -208,6 +217,7 @@ export class HeadTrainer {
     if (!Number.isInteger(dim) || dim < 1) throw new Error(`dim must be an integer ≥ 1, got ${dim}`);
     this.dim = dim;
     this.top = opts.top ?? null;
+    if (opts.trainViews?.length && !this.top) throw new Error('trainViews are for fine-tuning the top (cut maps); a head-only run has none');
     if (this.top && this.top.featureSize !== dim) {
       throw new Error(`dim must be the top's feature size ${this.top.featureSize}, got ${dim}`);
     }
@@ -259,7 +269,17 @@ export class HeadTrainer {
       random,
     });
     const rowsShape = (n: number) => (this.top ? [n, ...this.top.cutShape] : [n, dim]);
-    this.trainX = tf.tensor(opts.train.embeddings, rowsShape(opts.train.labels.length));
+    const views = opts.trainViews ?? [];
+    views.forEach((v, i) => {
+      if (v.length !== opts.train.embeddings.length) {
+        throw new Error(`trainViews[${i}] has ${v.length} values; it must match the training rows (${opts.train.embeddings.length})`);
+      }
+    });
+    this.viewCount = views.length;
+    const n = opts.train.labels.length;
+    this.trainX = views.length
+      ? tf.tidy(() => tf.concat([opts.train.embeddings, ...views].map((v) => tf.tensor(v, rowsShape(n)))))
+      : tf.tensor(opts.train.embeddings, rowsShape(n));
     this.validationX = tf.tensor(opts.validation.embeddings, rowsShape(opts.validation.labels.length));
     // the same validation batches every epoch (own fixed seed), so epochs compare on equal terms
     const validationSampler = new PKBatchSampler(opts.validation.labels, {
@@ -541,6 +561,13 @@ export class HeadTrainer {
    * loss on head(top(x)), then Adam on each with its own learning rate; the top's gradient gets
    * L2-SP's 2λ(w − w₀) and is clipped to `clipNorm`. Returns the triplet loss (L2-SP left out).
    */
+  /** Each row of the batch as itself or one of its views, drawn uniformly (rows unchanged without views). */
+  private pickViews(batch: Int32Array): Int32Array {
+    if (this.viewCount === 0) return batch;
+    const n = this.train.labels.length;
+    return batch.map((row) => row + n * randomInt(this.random, this.viewCount + 1));
+  }
+
   private topStep(batch: Int32Array, batchLabels: Int32Array): tf.Scalar {
     const top = this.top!;
     const t = this.config.top;
@@ -549,7 +576,7 @@ export class HeadTrainer {
     const flipSeed = randomInt(this.random, 2 ** 31);
     const dropSeed = randomInt(this.random, 2 ** 31);
     const x = tf.tidy(() => {
-      let maps = tf.gather(this.trainX, tf.tensor1d(batch, 'int32')) as tf.Tensor4D;
+      let maps = tf.gather(this.trainX, tf.tensor1d(this.pickViews(batch), 'int32')) as tf.Tensor4D;
       const [n, h, w] = maps.shape;
       if (t.flip) {
         const flipped = tf.randomUniform([n, 1, 1, 1], 0, 1, 'float32', flipSeed).less(0.5);

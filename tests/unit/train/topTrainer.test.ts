@@ -111,6 +111,28 @@ describe('fine-tuning the top with the head', () => {
     top.trainableVariables.forEach((v, i) => v.assign(tf.tensor(initial[i], v.shape)));
   }, 120_000);
 
+  it('draws training rows from their cached views: a view of NaNs makes the loss NaN; views must match the rows', async () => {
+    const top = topOf(encoder, 'layers');
+    const initial = top.trainableVariables.map((v) => v.dataSync().slice());
+    const once = { ...config, maxEpochs: 1 };
+    try {
+      const without = new HeadTrainer({ config: once, train, validation, dim: top.featureSize, top });
+      expect(Number.isFinite((await without.step()).trainLoss)).toBe(true);
+      without.dispose();
+      const views = [new Float32Array(train.embeddings.length).fill(Number.NaN)];
+      const withViews = new HeadTrainer({ config: once, train, validation, dim: top.featureSize, top, trainViews: views });
+      const report = await withViews.step();
+      withViews.dispose();
+      expect(Number.isNaN(report.trainLoss)).toBe(true);
+      const short = [train.embeddings.subarray(1)];
+      expect(() => new HeadTrainer({ config, train, validation, dim: top.featureSize, top, trainViews: short })).toThrow(/trainViews\[0\] has .* must match the training rows/);
+      expect(() => new HeadTrainer({ config: { ...config, top: { ...config.top, blocks: 0 } }, train, validation, dim: top.featureSize, trainViews: views })).toThrow(/for fine-tuning the top/);
+    } finally {
+      // the top's weights are the encoder's (NaN after the second run): put them back for the next test
+      top.trainableVariables.forEach((v, i) => v.assign(tf.tensor(initial[i], v.shape)));
+    }
+  }, 120_000);
+
   it('a few steps on WASM (primitive formulation) give the loss of the layers formulation on CPU', async () => {
     const initial = topOf(encoder, 'layers').trainableVariables.map((v) => v.dataSync().slice());
     const run = async (backend: string, formulation: TopFormulation) => {
