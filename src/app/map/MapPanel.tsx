@@ -4,6 +4,7 @@ import { classColour, type GalleryImage } from '../search/gallery';
 import { searchClient } from '../search/searchClientInstance';
 import { Thumb } from '../search/Thumb';
 import { Panel } from '../shell/Panel';
+import { fitToBox, pointsByClass } from './scatter';
 
 const WIDTH = 480;
 const HEIGHT = 380;
@@ -127,44 +128,38 @@ function ScatterMap(props: { title: string; testId: string; coords: Float32Array
   const canvas = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<{ i: number; x: number; y: number } | null>(null);
 
-  const screen = useMemo(() => {
-    if (!coords) return null;
-    const n = coords.length / 2;
-    let minX = Infinity;
-    let maxX = -Infinity;
-    let minY = Infinity;
-    let maxY = -Infinity;
-    for (let i = 0; i < n; i++) {
-      minX = Math.min(minX, coords[2 * i]);
-      maxX = Math.max(maxX, coords[2 * i]);
-      minY = Math.min(minY, coords[2 * i + 1]);
-      maxY = Math.max(maxY, coords[2 * i + 1]);
+  const screen = useMemo(() => (coords ? fitToBox(coords, WIDTH, HEIGHT, PAD) : null), [coords]);
+
+  // the points are drawn once per layout, on a canvas of their own: a hover only copies it and outlines one point
+  const points = useMemo(() => {
+    if (!screen) return null;
+    const layer = document.createElement('canvas');
+    layer.width = WIDTH;
+    layer.height = HEIGHT;
+    const ctx = layer.getContext('2d');
+    if (!ctx) return null;
+    const n = screen.length / 2;
+    for (const group of pointsByClass(Array.from({ length: n }, (_, i) => images[i]?.classId ?? 0))) {
+      ctx.fillStyle = classColour(group.classId);
+      ctx.beginPath();
+      for (const i of group.points) ctx.rect(screen[2 * i] - 2, screen[2 * i + 1] - 2, 4, 4);
+      ctx.fill();
     }
-    const sx = (WIDTH - 2 * PAD) / (maxX - minX || 1);
-    const sy = (HEIGHT - 2 * PAD) / (maxY - minY || 1);
-    const out = new Float32Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      out[2 * i] = PAD + (coords[2 * i] - minX) * sx;
-      out[2 * i + 1] = HEIGHT - PAD - (coords[2 * i + 1] - minY) * sy;
-    }
-    return out;
-  }, [coords]);
+    return layer;
+  }, [screen, images]);
 
   useEffect(() => {
     const ctx = canvas.current?.getContext('2d');
     if (!ctx) return;
     ctx.clearRect(0, 0, WIDTH, HEIGHT);
-    if (!screen) return;
-    for (let i = 0; i < screen.length / 2; i++) {
-      ctx.fillStyle = classColour(images[i]?.classId ?? 0);
-      ctx.fillRect(screen[2 * i] - 2, screen[2 * i + 1] - 2, 4, 4);
-    }
+    if (!screen || !points) return;
+    ctx.drawImage(points, 0, 0);
     if (hover) {
       ctx.strokeStyle = '#000';
       ctx.lineWidth = 2;
       ctx.strokeRect(screen[2 * hover.i] - 4, screen[2 * hover.i + 1] - 4, 8, 8);
     }
-  }, [screen, images, hover]);
+  }, [screen, points, hover]);
 
   const onMove = (e: React.MouseEvent<HTMLCanvasElement>) => {
     if (!screen) return;
