@@ -8,6 +8,8 @@ import { formatPercent } from '../format';
 import { Panel } from '../shell/Panel';
 import { displayStatus, runHistory, runName, summaryOf } from '../training/runHistoryStore';
 import { embedClient } from '../embedClientInstance';
+import { useSession } from '../session/sessionStore';
+import { isLive } from '../training/trainRunState';
 import { defaultHead } from './headChoice';
 import { exportZip } from '../../workers/exportClient';
 import { download, evaluationOf, readHeadFiles, runFileStem, runReadmeInfo } from './headZip';
@@ -86,10 +88,17 @@ export function HeadPanel(props: {
     }
   }, []);
 
+  // read again when this page's runs change (a run ends, one is deleted; not every epoch of a live run: only
+  // finished runs are listed), or when the person comes back to the tab (a run of another tab may have ended).
+  // Reading every run on a timer held the main thread.
+  const runsVersion = useSession((s) => (isLive(s.train) ? 'live' : s.runsVersion));
   useEffect(() => {
     void reload();
-    const timer = setInterval(() => void reload(), 2500);
-    return () => clearInterval(timer);
+  }, [reload, runsVersion]);
+  useEffect(() => {
+    const onFocus = () => void reload();
+    window.addEventListener('focus', onFocus);
+    return () => window.removeEventListener('focus', onFocus);
   }, [reload]);
 
   const pickRun = useCallback(

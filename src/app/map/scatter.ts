@@ -36,3 +36,25 @@ export function pointsByClass(classIds: ArrayLike<number>): { classId: number; p
   }
   return [...groups].map(([classId, points]) => ({ classId, points }));
 }
+
+/** The class groups cut into slices of at most `perSlice` points (a group may span slices), to draw one slice per frame. */
+export function drawSlices(groups: { classId: number; points: number[] }[], perSlice: number): { classId: number; points: number[] }[][] {
+  const slices: { classId: number; points: number[] }[][] = [];
+  let slice: { classId: number; points: number[] }[] = [];
+  let room = perSlice;
+  for (const { classId, points } of groups) {
+    for (let at = 0; at < points.length; ) {
+      const take = Math.min(room, points.length - at);
+      slice.push({ classId, points: points.slice(at, at + take) });
+      at += take;
+      room -= take;
+      if (room === 0) {
+        slices.push(slice);
+        slice = [];
+        room = perSlice;
+      }
+    }
+  }
+  if (slice.length) slices.push(slice);
+  return slices;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitToBox, pointsByClass } from '../../../src/app/map/scatter';
+import { drawSlices, fitToBox, pointsByClass } from '../../../src/app/map/scatter';
 
 describe('fitToBox', () => {
   it('scales the points to the box inside the padding, y pointing down', () => {
@@ -19,5 +19,28 @@ describe('pointsByClass', () => {
       { classId: 2, points: [1, 4] },
       { classId: 9, points: [5] },
     ]);
+  });
+});
+
+describe('drawSlices', () => {
+  it('cuts the groups into slices of at most that many points, a group spanning slices, nothing lost', () => {
+    const groups = [
+      { classId: 7, points: [0, 2, 3] },
+      { classId: 2, points: [1, 4] },
+      { classId: 9, points: [5] },
+    ];
+    expect(drawSlices(groups, 2)).toEqual([
+      [{ classId: 7, points: [0, 2] }],
+      [
+        { classId: 7, points: [3] },
+        { classId: 2, points: [1] },
+      ],
+      [
+        { classId: 2, points: [4] },
+        { classId: 9, points: [5] },
+      ],
+    ]);
+    expect(drawSlices(groups, 10)).toEqual([groups]);
+    expect(drawSlices([], 10)).toEqual([]);
   });
 });
