@@ -13,6 +13,7 @@ import { EmbeddingPanel, type EmbedSettings } from './embedding/EmbeddingPanel';
 import { describeChoice, encoderSource, type EncoderChoice } from './encoder/encoderChoice';
 import { EncoderPanel } from './encoder/EncoderPanel';
 import { formatCount, formatPercent } from './format';
+import type { ActiveHead } from './export/HeadPanel';
 import { SimilaritySection } from './search/SimilaritySection';
 import { session, splitKey, useSession } from './session/sessionStore';
 import { Step, type StepState } from './shell/Step';
@@ -110,6 +111,10 @@ function setEmbedSettings(next: EmbedSettings): void {
   session.set((s) => (next.cropToBox === s.embedSettings.cropToBox ? { embedSettings: next } : { embedSettings: next, embedded: null }));
 }
 
+// stable props: the training and use sections re-render only when their own inputs change
+const setHead = (head: ActiveHead | null) => session.set({ head });
+const setChosenRun = (chosenRunId: string | null) => session.set({ chosenRunId });
+
 export function App() {
   const s = useSession((x) => x);
   const abort = useRef<AbortController | null>(null);
@@ -121,7 +126,7 @@ export function App() {
     if (!loaded || loaded.dataset.classNames.length < 2) return null;
     return splitClasses(loaded.dataset.classNames.length, s.split);
   }, [loaded, s.split]);
-  const source = encoderSource(s.encoder);
+  const source = useMemo(() => encoderSource(s.encoder), [s.encoder]);
   const canStart = !loaded ? 'Drop a dataset first.' : !split ? 'The dataset needs at least two classes.' : !source ? 'Choose an encoder.' : null;
 
   // a mark for the person's-path benchmark: the page is usable (restored, or fresh)
@@ -352,9 +357,9 @@ export function App() {
             cropToBox={s.embedSettings.cropToBox}
             embeddingRunning={embedRunning}
             head={s.head}
-            onHead={(head) => session.set({ head })}
+            onHead={setHead}
             chosenRunId={s.chosenRunId}
-            onChosenRun={(chosenRunId) => session.set({ chosenRunId })}
+            onChosenRun={setChosenRun}
           />
         </Step>
       </main>

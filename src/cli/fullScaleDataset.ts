@@ -1,4 +1,4 @@
-import { copyFile, link, mkdir, readdir } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { readMatFile, matString, type MatStruct } from '../core/data/matFile';
@@ -16,7 +16,13 @@ export async function buildFullScaleDevkit(devkitFolder: string, imagesFolder: s
   if (images.length === 0) throw new Error(`No .jpg images in ${imagesFolder}.`);
   const sources = `${target}-sources`;
   await mkdir(sources, { recursive: true });
-  for (const name of images) await copyFile(path.join(imagesFolder, name), path.join(sources, name));
+  for (const name of images) {
+    // the originals' times kept: a folder built again has the same image identities (path|size|lastModified), so a kept cache still holds them
+    const from = path.join(imagesFolder, name);
+    await copyFile(from, path.join(sources, name));
+    const { atime, mtime } = await stat(from);
+    await utimes(path.join(sources, name), atime, mtime);
+  }
   await mkdir(path.join(target, 'devkit'), { recursive: true });
   await copyFile(path.join(devkitFolder, 'cars_meta.mat'), path.join(target, 'devkit', 'cars_meta.mat'));
   await copyFile(path.join(devkitFolder, 'cars_train_annos.mat'), path.join(target, 'devkit', 'cars_train_annos.mat'));

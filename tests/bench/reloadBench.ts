@@ -22,12 +22,16 @@
  * never-seen images), the downloads (head, Qdrant and Projector exports). A second run on a
  * kept profile drops the folder again: every image is then cached, nothing is embedded.
  *
- *   npm run bench:reload -- [--reloads 5] [--out bench-reload.json] [--profile DIR --port N]
+ *   npm run bench:reload -- [--reloads 5] [--out bench-reload.json] [--profile DIR --port N] [--cpu-profile DIR]
  *
  * With --profile (a Chromium profile folder, kept) and a fixed --port (IndexedDB belongs to
  * the origin), a second run finds the session made by the first and only reloads.
+ *
+ * With --cpu-profile DIR the build is left unminified (readable function names) and each step
+ * from training on writes the main thread's CPU profile (DevTools' .cpuprofile) to DIR;
+ * `npx tsx tests/bench/cpuProfileSummary.ts FILE` lists what ran in its long stretches.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +51,7 @@ const keptProfile = arg('profile', '');
 const port = Number(arg('port', '0'));
 const out = arg('out', 'bench-reload.json');
 const trainEpochs = Number(arg('epochs', '2'));
+const cpuProfileDir = arg('cpu-profile', '');
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -77,7 +82,7 @@ const folder = path.join(work, 'stanford_cars');
 
 try {
   const t0 = Date.now();
-  await build({ root: projectRoot, configFile: path.join(projectRoot, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  await build({ root: projectRoot, configFile: path.join(projectRoot, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true, ...(cpuProfileDir ? { minify: false } : {}) } });
   const buildSeconds = (Date.now() - t0) / 1000;
   const server = await preview({
     root: projectRoot,
@@ -96,6 +101,22 @@ try {
     await serveModelAt(browser.context, TEST_MODEL_URL, TEST_MODEL);
     const { page } = browser;
     const phases: PhaseLongTasks[] = [];
+    /** Runs one step, recording the main thread's CPU profile of it when --cpu-profile is given. */
+    const profiled = async <T>(name: string, action: () => Promise<T>): Promise<T> => {
+      if (!cpuProfileDir) return action();
+      const cdp = await browser.context.newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+      await cdp.send('Profiler.start');
+      try {
+        return await action();
+      } finally {
+        const { profile } = await cdp.send('Profiler.stop');
+        mkdirSync(cpuProfileDir, { recursive: true });
+        writeFileSync(path.join(cpuProfileDir, `${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.cpuprofile`), JSON.stringify(profile));
+        await cdp.detach();
+      }
+    };
     // each step as it ends, on stderr (a failure later keeps what was measured)
     const record = (...ps: PhaseLongTasks[]) => {
       for (const p of ps) console.error(`[long tasks] ${p.phase}: ${p.count} (longest ${p.longestMs} ms, total ${p.totalMs} ms, load ${p.loadAverage})`);
@@ -153,15 +174,15 @@ try {
     record(...runs.map((x) => x.longTasks));
 
     // the rest of the path, on the last reload's page (no folder connected: the cached vectors and thumbnails)
-    const train = await measurePhase(page, `training (${trainEpochs} epochs)`, () => trainAndWait(page, { epochs: trainEpochs, timeoutMs: 1_800_000 }));
+    const train = await measurePhase(page, `training (${trainEpochs} epochs)`, () => profiled('training', () => trainAndWait(page, { epochs: trainEpochs, timeoutMs: 1_800_000 })));
     if (train.result.phase !== 'done') throw new Error(`Training ended ${train.result.phase}: ${train.result.error}`);
     record(train.longTasks);
     const galleryCount = Number(await page.getByTestId('search-grid').getAttribute('data-count'));
-    const search = await measurePhase(page, 'a search with its thumbnails', async () => {
+    const search = await measurePhase(page, 'a search with its thumbnails', () => profiled('search', async () => {
       await page.getByTestId('search-pick').first().click();
       await page.getByTestId('search-hit').first().waitFor({ timeout: 60_000 });
       await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid="search-hit"] img')).every((i) => (i as HTMLImageElement).complete), undefined, { timeout: 60_000 });
-    });
+    }));
     record(search.longTasks);
     const mapped = (method: string) =>
       page.waitForFunction(
@@ -172,16 +193,16 @@ try {
         { method, n: galleryCount },
         { timeout: 900_000, polling: 200 },
       );
-    record((await measurePhase(page, `the map: PCA of ${galleryCount} points, base and tuned`, () => mapped('pca'))).longTasks);
-    record((await measurePhase(page, `the map: UMAP of ${galleryCount} points, base and tuned`, async () => {
+    record((await measurePhase(page, `the map: PCA of ${galleryCount} points, base and tuned`, () => profiled('map-pca', () => mapped('pca')))).longTasks);
+    record((await measurePhase(page, `the map: UMAP of ${galleryCount} points, base and tuned`, () => profiled('map-umap', async () => {
       await page.getByTestId('map-method-umap').check();
       await mapped('umap');
-    })).longTasks);
-    const head = await measurePhase(page, 'download the head', () => downloads(page, () => page.getByTestId('head-download').click(), 1));
+    }))).longTasks);
+    const head = await measurePhase(page, 'download the head', () => profiled('head', () => downloads(page, () => page.getByTestId('head-download').click(), 1)));
     record(head.longTasks);
-    const qdrant = await measurePhase(page, 'export for Qdrant', () => downloads(page, () => page.getByTestId('export-qdrant').click(), 1));
+    const qdrant = await measurePhase(page, 'export for Qdrant', () => profiled('qdrant', () => downloads(page, () => page.getByTestId('export-qdrant').click(), 1)));
     record(qdrant.longTasks);
-    const projector = await measurePhase(page, 'export for the Embedding Projector', () => downloads(page, () => page.getByTestId('export-projector').click(), 2));
+    const projector = await measurePhase(page, 'export for the Embedding Projector', () => profiled('projector', () => downloads(page, () => page.getByTestId('export-projector').click(), 2)));
     record(projector.longTasks);
     const result = {
       bench: 'reload to a usable page, full-size session',

@@ -46,7 +46,8 @@ export function EmbeddingExportPanel(props: {
         { signal: controller.signal, onEvent: (e) => e.type === 'progress' && setProgress({ stage: e.stage, done: e.done, total: e.total }) },
       );
       const names = r.files.map((f) => `${stem}-${which}-${scope}-${f.name}`);
-      r.files.forEach((f, i) => download(f.blob, names[i]));
+      // each download starts in a task of its own: starting a download holds the main thread for a while
+      r.files.forEach((f, i) => setTimeout(() => download(f.blob, names[i]), 0));
       const why = r.tunedFeatures
         ? "no cut map for the fine-tuned top — embed the dataset again with \"Train the encoder's top blocks\" set to include them"
         : 'not embedded yet — embed the dataset again to include them';

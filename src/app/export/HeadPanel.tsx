@@ -1,4 +1,3 @@
-import { zipSync } from 'fflate';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { NamedWeights } from '../../core/train/heads';
 import { liveRunIds, type RunRecord } from '../../storage/runHistory';
@@ -9,8 +8,11 @@ import { formatPercent } from '../format';
 import { Panel } from '../shell/Panel';
 import { displayStatus, runHistory, runName, summaryOf } from '../training/runHistoryStore';
 import { embedClient } from '../embedClientInstance';
+import { useSession } from '../session/sessionStore';
+import { isLive } from '../training/trainRunState';
 import { defaultHead } from './headChoice';
-import { download, evaluationOf, headZip, readHeadFiles, runFileStem, runReadmeInfo } from './headZip';
+import { exportZip } from '../../workers/exportClient';
+import { download, evaluationOf, readHeadFiles, runFileStem, runReadmeInfo } from './headZip';
 
 /** The head the search, the map and the exports use. */
 export interface ActiveHead {
@@ -86,10 +88,17 @@ export function HeadPanel(props: {
     }
   }, []);
 
+  // read again when this page's runs change (a run ends, one is deleted; not every epoch of a live run: only
+  // finished runs are listed), or when the person comes back to the tab (a run of another tab may have ended).
+  // Reading every run on a timer held the main thread.
+  const runsVersion = useSession((s) => (isLive(s.train) ? 'live' : s.runsVersion));
   useEffect(() => {
     void reload();
-    const timer = setInterval(() => void reload(), 2500);
-    return () => clearInterval(timer);
+  }, [reload, runsVersion]);
+  useEffect(() => {
+    const onFocus = () => void reload();
+    window.addEventListener('focus', onFocus);
+    return () => window.removeEventListener('focus', onFocus);
   }, [reload]);
 
   const pickRun = useCallback(
@@ -136,12 +145,10 @@ export function HeadPanel(props: {
     setBusy(true);
     setError(null);
     try {
-      const stored = await (await runHistory()).weights(selectedRun.id);
-      if (!stored) throw new Error('This run has no stored head weights.');
+      // the export worker reads the weights and builds the zip: tfjs and megabytes stay off this thread
       const card = encoderCard ?? { name: selectedRun.about.encoderName };
-      const top = stored.top ? { weights: stored.top, cut: stored.cut ?? selectedRun.fineTuning?.cut ?? '', epoch: stored.epoch } : undefined;
-      const zip = await headZip(selectedRun, stored.weights, card, summaryOf(selectedRun).tuned, top);
-      download(zip.bytes, zip.name, 'application/zip');
+      const zip = await exportZip({ type: 'head-zip', run: selectedRun, encoderCard: card, tuned: summaryOf(selectedRun).tuned });
+      download(zip.blob, zip.name);
     } catch (e) {
       setError(`Could not export the head: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -170,7 +177,8 @@ export function HeadPanel(props: {
       const r = await embedClient.exportModel(encoderSource, stored.weights, readme, { saveTo, ...(stored.top ? { topWeights: stored.top } : {}) });
       if (to === 'download') {
         const files = Object.fromEntries(r.files.map((f) => [`${stem}/${f.path}`, f.bytes]));
-        download(zipSync(files, { level: 0 }), `${stem}.zip`, 'application/zip');
+        const zip = await exportZip({ type: 'zip', name: `${stem}.zip`, files });
+        download(zip.blob, zip.name);
         setModelDone(`Downloaded ${stem}.zip (${r.files.map((f) => f.path).join(', ')}).`);
       } else {
         setModelDone(`Saved in this browser as ${r.savedTo}: tf.loadLayersModel('${r.savedTo}') loads it on this site.`);

@@ -4,10 +4,13 @@ import { classColour, type GalleryImage } from '../search/gallery';
 import { searchClient } from '../search/searchClientInstance';
 import { Thumb } from '../search/Thumb';
 import { Panel } from '../shell/Panel';
+import { drawSlices, fitToBox, pointsByClass } from './scatter';
 
 const WIDTH = 480;
 const HEIGHT = 380;
 const PAD = 10;
+/** Points drawn per animation frame (a few milliseconds each). */
+const POINTS_PER_FRAME = 1500;
 
 type Coords = Partial<Record<`${Space}:${ProjectionMethod}`, Float32Array>>;
 
@@ -127,44 +130,53 @@ function ScatterMap(props: { title: string; testId: string; coords: Float32Array
   const canvas = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<{ i: number; x: number; y: number } | null>(null);
 
-  const screen = useMemo(() => {
-    if (!coords) return null;
-    const n = coords.length / 2;
-    let minX = Infinity;
-    let maxX = -Infinity;
-    let minY = Infinity;
-    let maxY = -Infinity;
-    for (let i = 0; i < n; i++) {
-      minX = Math.min(minX, coords[2 * i]);
-      maxX = Math.max(maxX, coords[2 * i]);
-      minY = Math.min(minY, coords[2 * i + 1]);
-      maxY = Math.max(maxY, coords[2 * i + 1]);
+  const screen = useMemo(() => (coords ? fitToBox(coords, WIDTH, HEIGHT, PAD) : null), [coords]);
+
+  // the points are drawn on a canvas of their own, a slice per animation frame (thousands of
+  // points at once held the main thread past 50 ms); a hover only copies it and outlines one point
+  const [layer, setLayer] = useState<{ canvas: HTMLCanvasElement; drawn: number } | null>(null);
+  useEffect(() => {
+    setLayer(null);
+    if (!screen) return;
+    const canvas = document.createElement('canvas');
+    canvas.width = WIDTH;
+    canvas.height = HEIGHT;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return;
+    const n = screen.length / 2;
+    const slices = drawSlices(pointsByClass(Array.from({ length: n }, (_, i) => images[i]?.classId ?? 0)), POINTS_PER_FRAME);
+    if (slices.length === 0) {
+      setLayer({ canvas, drawn: 0 });
+      return;
     }
-    const sx = (WIDTH - 2 * PAD) / (maxX - minX || 1);
-    const sy = (HEIGHT - 2 * PAD) / (maxY - minY || 1);
-    const out = new Float32Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      out[2 * i] = PAD + (coords[2 * i] - minX) * sx;
-      out[2 * i + 1] = HEIGHT - PAD - (coords[2 * i + 1] - minY) * sy;
-    }
-    return out;
-  }, [coords]);
+    let next = 0;
+    let frame = 0;
+    const draw = () => {
+      for (const group of slices[next++]) {
+        ctx.fillStyle = classColour(group.classId);
+        ctx.beginPath();
+        for (const i of group.points) ctx.rect(screen[2 * i] - 2, screen[2 * i + 1] - 2, 4, 4);
+        ctx.fill();
+      }
+      setLayer({ canvas, drawn: next === slices.length ? n : 0 });
+      if (next < slices.length) frame = requestAnimationFrame(draw);
+    };
+    frame = requestAnimationFrame(draw);
+    return () => cancelAnimationFrame(frame);
+  }, [screen, images]);
 
   useEffect(() => {
     const ctx = canvas.current?.getContext('2d');
     if (!ctx) return;
     ctx.clearRect(0, 0, WIDTH, HEIGHT);
-    if (!screen) return;
-    for (let i = 0; i < screen.length / 2; i++) {
-      ctx.fillStyle = classColour(images[i]?.classId ?? 0);
-      ctx.fillRect(screen[2 * i] - 2, screen[2 * i + 1] - 2, 4, 4);
-    }
+    if (!screen || !layer) return;
+    ctx.drawImage(layer.canvas, 0, 0);
     if (hover) {
       ctx.strokeStyle = '#000';
       ctx.lineWidth = 2;
       ctx.strokeRect(screen[2 * hover.i] - 4, screen[2 * hover.i + 1] - 4, 8, 8);
     }
-  }, [screen, images, hover]);
+  }, [screen, layer, hover]);
 
   const onMove = (e: React.MouseEvent<HTMLCanvasElement>) => {
     if (!screen) return;
@@ -192,8 +204,8 @@ function ScatterMap(props: { title: string; testId: string; coords: Float32Array
           width={WIDTH}
           height={HEIGHT}
           data-testid={testId}
-          data-points={coords ? coords.length / 2 : 0}
-          data-method={coords ? method : ''}
+          data-points={layer?.drawn ?? 0}
+          data-method={layer?.drawn ? method : ''}
           onMouseMove={onMove}
           onMouseLeave={() => setHover(null)}
         />

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import { imageIdentity } from '../../core/data/loadDataset';
 import { BrowserDatasetFile } from '../../workers/browserFile';
@@ -47,7 +47,7 @@ const IDLE: GalleryView = { phase: 'idle', images: null, key: '', missing: 0, me
 const NO_METRICS: HeadMetricsView = { phase: 'idle', base: null, tuned: null, message: null, headKey: null };
 
 /** What the trained head is for: its download, similar-cars search, the embedding map and the embedding exports. */
-export function SimilaritySection(props: SimilaritySectionProps) {
+export const SimilaritySection = memo(function SimilaritySection(props: SimilaritySectionProps) {
   const { loaded, split, encoder, encoderSource, backend, cropToBox, embeddingRunning, head, onHead, chosenRunId, onChosenRun } = props;
   const [gallery, setGallery] = useState<GalleryView>(IDLE);
   const [applied, setApplied] = useState<string>('');
@@ -187,4 +187,4 @@ export function SimilaritySection(props: SimilaritySectionProps) {
       <EmbeddingExportPanel ready={ready} hasHead={hasHead} fineTuned={Boolean(head?.top)} stem={stem} dataset={loaded?.dataset ?? null} split={split} />
     </>
   );
-}
+});

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { sameChartData } from './chartData';
 
 export interface CurveSeries {
   label: string;
@@ -84,8 +85,13 @@ export function CurveChart(props: { title: string; x: number[]; series: CurveSer
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [layout]);
 
+  // the page re-renders for many reasons: the chart redraws only when its values change
+  const drawn = useRef<{ chart: uPlot; data: uPlot.AlignedData } | null>(null);
   useEffect(() => {
-    chart.current?.setData(latest.current);
+    const u = chart.current;
+    if (!u || (drawn.current?.chart === u && sameChartData(drawn.current.data, latest.current))) return;
+    u.setData(latest.current);
+    drawn.current = { chart: u, data: latest.current };
   });
 
   return (

@@ -49,6 +49,8 @@ export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string
       if (openId === id) setOpenId(null);
       setCompare((c) => c.filter((x) => x !== id));
       await reload();
+      // the head panel lists the runs too
+      session.set((x) => ({ runsVersion: x.runsVersion + 1 }));
     } catch (e) {
       setError(`Could not delete the run: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import type { EncoderSource, EncoderSummary } from '../../workers/embedProtocol';
 import { BACKEND_ORDER } from '../../workers/embedProtocol';
@@ -60,7 +60,7 @@ function headMismatch(head: ActiveHead, encoder: EncoderSummary | null, topBlock
 }
 
 /** The Training panel (settings, controls, live charts, summary) and the Run history panel. */
-export function TrainingSection(props: TrainingSectionProps) {
+export const TrainingSection = memo(function TrainingSection(props: TrainingSectionProps) {
   const { loaded, split, encoder, encoderSource, embeddingRunning, head } = props;
   const form = useSession((s) => s.trainForm);
   const backend = useSession((s) => s.trainBackend);
@@ -309,4 +309,4 @@ export function TrainingSection(props: TrainingSectionProps) {
       <RunHistoryPanel refreshKey={historyVersion} activeRunId={view.runId && live ? view.runId : null} />
     </>
   );
-}
+});
