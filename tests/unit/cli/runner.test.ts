@@ -148,16 +148,22 @@ describe('the command-line runner, end to end', () => {
     encoder.dispose();
   });
 
-  it('with --train-top-blocks 1, writes the fine-tuned top (top.safetensors, by layer name) and builds it into model/', { timeout: 600_000 }, async () => {
+  it('with --train-top-blocks 1 (and flipped and random views), writes the fine-tuned top (top.safetensors, by layer name) and builds it into model/', { timeout: 600_000 }, async () => {
     const out = path.join(work, 'top');
     const result = await studio([
       'run', '--data', sharedPath('data', 'stanford-cars-40'), '--encoder', sharedPath('models', 'mobilenet-v1-0.25-128'),
       '--cache', path.join(work, 'cache'), '--epochs', '2', '--patience', '2', '--train-top-blocks', '1',
       '--top-warm-start', 'off', '--top-epochs', '2', '--top-patience', '2', '--out', out,
+      '--top-flipped-views', 'on', '--top-augmented-views', '1',
     ]);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
     expect(report.fineTuning.cut).toBeTruthy();
+    // every training image's flipped view and random view cached; the fit classes' flipped views join the rows
+    expect(report.fineTuning.flippedViews).toBeGreaterThan(0);
+    expect(report.fineTuning.augmentedViews).toBe(1);
+    expect(report.fineTuning.augmentedCaches[0].embeddedNow).toBe(report.fineTuning.flippedCache.embeddedNow);
+    expect(result.stderr + result.stdout).toMatch(/Random views: each of the \d+ training rows is drawn as itself or one of its 1 cached views/);
     const top = decodeSafetensors(new Uint8Array(await readFile(path.join(out, 'head', 'top.safetensors'))));
     expect(top.metadata.cut).toBe(report.fineTuning.cut);
     expect(Object.keys(top.tensors).length).toBeGreaterThan(0);
