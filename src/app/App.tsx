@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { lazy, memo, Suspense, useCallback, useDeferredValue, useEffect, useMemo, useRef } from 'react';
 import { splitClasses } from '../core/data/classSplit';
 import { withEmbeddingNotes } from '../core/data/dataset';
 import { BrowserDatasetFile } from '../workers/browserFile';
@@ -12,13 +12,22 @@ import { embedClient } from './embedClientInstance';
 import { EmbeddingPanel, type EmbedSettings } from './embedding/EmbeddingPanel';
 import { describeChoice, encoderSource, type EncoderChoice } from './encoder/encoderChoice';
 import { EncoderPanel } from './encoder/EncoderPanel';
+import type { ActiveHead } from './export/HeadPanel';
 import { formatCount, formatPercent } from './format';
-import { SimilaritySection } from './search/SimilaritySection';
 import { session, splitKey, useSession } from './session/sessionStore';
 import { Step, type StepState } from './shell/Step';
 import { isLive } from './training/trainRunState';
-import { TrainingSection } from './training/TrainingPanel';
 import { topBlocksOf } from './training/trainingSettings';
+
+// Steps 4 and 5 (charts, exports, search, map) are chunks of their own, fetched at once but
+// evaluated apart from the first bundle: the page's first task evaluates less.
+const trainingChunk = import('./training/TrainingPanel');
+const similarityChunk = import('./search/SimilaritySection');
+// memo: an embedding's progress (several events a second) re-renders the first steps only
+const TrainingSection = memo(lazy(() => trainingChunk.then((m) => ({ default: m.TrainingSection }))));
+const SimilaritySection = memo(lazy(() => similarityChunk.then((m) => ({ default: m.SimilaritySection }))));
+const setHead = (head: ActiveHead | null) => session.set({ head });
+const setChosenRun = (chosenRunId: string | null) => session.set({ chosenRunId });
 
 function chooseEncoder(c: EncoderChoice): void {
   session.set((s) => ({
@@ -112,6 +121,10 @@ function setEmbedSettings(next: EmbedSettings): void {
 
 export function App() {
   const s = useSession((x) => x);
+  // The first render of every step (a restored session of 16,185 images: 60-120 ms at once) is
+  // rendered as a transition, in slices between which the page stays responsive; until it is
+  // committed the page still says it is opening the session.
+  const opening = useDeferredValue(s.phase === 'restoring');
   const abort = useRef<AbortController | null>(null);
   const picker = useRef<HTMLInputElement>(null);
   const dragging = useFolderDrop(onFolder, onReading);
@@ -121,15 +134,15 @@ export function App() {
     if (!loaded || loaded.dataset.classNames.length < 2) return null;
     return splitClasses(loaded.dataset.classNames.length, s.split);
   }, [loaded, s.split]);
-  const source = encoderSource(s.encoder);
+  const source = useMemo(() => encoderSource(s.encoder), [s.encoder]);
   const canStart = !loaded ? 'Drop a dataset first.' : !split ? 'The dataset needs at least two classes.' : !source ? 'Choose an encoder.' : null;
 
   // a mark for the person's-path benchmark: the page is usable (restored, or fresh)
   useEffect(() => {
-    if (s.phase !== 'ready') return;
+    if (opening) return;
     document.documentElement.dataset.session = s.restoredAt !== null ? 'restored' : 'fresh';
     if (s.restoredAt !== null) document.documentElement.dataset.restoredMs = String(Math.round(s.restoredAt));
-  }, [s.phase, s.restoredAt]);
+  }, [opening, s.restoredAt]);
 
   const startEmbedding = useCallback(async () => {
     if (!loaded || !split || !source) return;
@@ -173,7 +186,7 @@ export function App() {
     }
   }, [loaded, split, source]);
 
-  if (s.phase === 'restoring') {
+  if (opening) {
     return (
       <div className="app">
         <p className="hint" data-testid="session-restoring">
@@ -339,25 +352,33 @@ export function App() {
         </Step>
 
         <Step n={4} id="train" title="Train" state={trainState} line={<span data-testid="train-step-line">{trainLine}</span>}>
-          <TrainingSection loaded={loaded} split={split} encoder={s.loadedEncoder} encoderSource={source} embeddingRunning={embedRunning} head={s.head} />
+          <Suspense fallback={<StepLoading />}>
+            <TrainingSection loaded={loaded} split={split} encoder={s.loadedEncoder} encoderSource={source} embeddingRunning={embedRunning} head={s.head} />
+          </Suspense>
         </Step>
 
         <Step n={5} id="use" title="Use: download, search, map" state={useState} line={useLine}>
-          <SimilaritySection
-            loaded={loaded}
-            split={split}
-            encoder={s.loadedEncoder}
-            encoderSource={source}
-            backend={s.backend}
-            cropToBox={s.embedSettings.cropToBox}
-            embeddingRunning={embedRunning}
-            head={s.head}
-            onHead={(head) => session.set({ head })}
-            chosenRunId={s.chosenRunId}
-            onChosenRun={(chosenRunId) => session.set({ chosenRunId })}
-          />
+          <Suspense fallback={<StepLoading />}>
+            <SimilaritySection
+              loaded={loaded}
+              split={split}
+              encoder={s.loadedEncoder}
+              encoderSource={source}
+              backend={s.backend}
+              cropToBox={s.embedSettings.cropToBox}
+              embeddingRunning={embedRunning}
+              head={s.head}
+              onHead={setHead}
+              chosenRunId={s.chosenRunId}
+              onChosenRun={setChosenRun}
+            />
+          </Suspense>
         </Step>
       </main>
     </div>
   );
+}
+
+function StepLoading() {
+  return <p className="hint">Loading this step’s code…</p>;
 }

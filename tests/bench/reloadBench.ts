@@ -47,6 +47,8 @@ const keptProfile = arg('profile', '');
 const port = Number(arg('port', '0'));
 const out = arg('out', 'bench-reload.json');
 const trainEpochs = Number(arg('epochs', '2'));
+// `--until reloads` ends the path after the reloads (page start, drop, embedding, reloads only)
+const until = arg('until', '');
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -94,6 +96,7 @@ try {
   const browser = keptProfile ? await launchBrowser(keptProfile) : await launchBrowser();
   try {
     await serveModelAt(browser.context, TEST_MODEL_URL, TEST_MODEL);
+    steps: {
     const { page } = browser;
     const phases: PhaseLongTasks[] = [];
     // each step as it ends, on stderr (a failure later keeps what was measured)
@@ -151,6 +154,12 @@ try {
       runs.push({ marks, sessionRestoredMs: Math.round(restoredMs), usableMs: Math.round(usableMs), searchReadyMs: searchReady === null ? null : Math.round(searchReady), longTasks: reloadTasks });
     }
     record(...runs.map((x) => x.longTasks));
+    if (until === 'reloads') {
+      const text = JSON.stringify({ bench: 'long tasks up to the reloads', embedding, reloads: runs, phases, loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100) }, null, 2);
+      writeFileSync(out, text + '\n');
+      console.log(text);
+      break steps;
+    }
 
     // the rest of the path, on the last reload's page (no folder connected: the cached vectors and thumbnails)
     const train = await measurePhase(page, `training (${trainEpochs} epochs)`, () => trainAndWait(page, { epochs: trainEpochs, timeoutMs: 1_800_000 }));
@@ -212,6 +221,11 @@ try {
     const text = JSON.stringify(result, null, 2);
     writeFileSync(out, text + '\n');
     console.log(text);
+    }
+  } catch (e) {
+    // what the page said (warnings, errors) tells why a step did not end
+    console.error(browser.log.join('\n'));
+    throw e;
   } finally {
     if (keptProfile) await browser.context.close();
     else await browser.close();

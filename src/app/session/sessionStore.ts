@@ -8,6 +8,7 @@ import { useSyncExternalStore } from 'react';
 import { DEFAULT_SPLIT_SEED, DEFAULT_TRAIN_FRACTION } from '../../core/data/classSplit';
 import { clearSessionRecord, readSessionRecord, writeSessionRecord } from '../../storage/sessionDb';
 import { BrowserDatasetFile } from '../../workers/browserFile';
+import { nextTask } from '../nextTask';
 import type { BackendName, EncoderSummary } from '../../workers/embedProtocol';
 import type { TrainBackendChoice } from '../../workers/trainProtocol';
 import type { DatasetLoadState, LoadedDataset } from '../dataset/datasetState';
@@ -132,6 +133,8 @@ export class SessionStore {
     try {
       const raw = await readSessionRecord();
       performance.mark('studio:session-read');
+      // the record's reading, its unpacking and the first render each in a task of their own (with 16,185 images each costs tens of ms)
+      await nextTask();
       if (raw !== undefined) saved = readSession(raw);
       upgraded = saved !== null && (raw as { version?: unknown }).version !== SESSION_SCHEMA_VERSION;
     } catch (e) {
@@ -140,6 +143,8 @@ export class SessionStore {
         'Embeddings and training runs are stored apart and are kept: drop the dataset folder again to carry on.';
       await clearSessionRecord().catch(() => undefined);
     }
+    const loaded = saved?.dataset ? fromManifest(saved.dataset) : null;
+    await nextTask();
     const fresh = freshSession();
     // a folder dropped while the saved session was being read wins over the saved dataset
     const dropped = this.state.dataset.phase !== 'empty';
@@ -151,7 +156,6 @@ export class SessionStore {
       this.lastSaved = this.persisted();
       return;
     }
-    const loaded = saved.dataset ? fromManifest(saved.dataset) : null;
     this.manifestOf = { loaded, manifest: saved.dataset };
     const embedded = saved.embedded;
     const restored: Partial<SessionState> = {
