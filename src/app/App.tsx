@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { lazy, Suspense, useCallback, useDeferredValue, useEffect, useMemo, useRef } from 'react';
 import { splitClasses } from '../core/data/classSplit';
 import { withEmbeddingNotes } from '../core/data/dataset';
 import { BrowserDatasetFile } from '../workers/browserFile';
@@ -12,14 +12,21 @@ import { embedClient } from './embedClientInstance';
 import { EmbeddingPanel, type EmbedSettings } from './embedding/EmbeddingPanel';
 import { describeChoice, encoderSource, type EncoderChoice } from './encoder/encoderChoice';
 import { EncoderPanel } from './encoder/EncoderPanel';
-import { formatCount, formatPercent } from './format';
 import type { ActiveHead } from './export/HeadPanel';
-import { SimilaritySection } from './search/SimilaritySection';
+import { formatCount, formatPercent } from './format';
 import { session, splitKey, useSession } from './session/sessionStore';
 import { Step, type StepState } from './shell/Step';
 import { isLive } from './training/trainRunState';
-import { TrainingSection } from './training/TrainingPanel';
 import { topBlocksOf } from './training/trainingSettings';
+
+// Steps 4 and 5 (charts, exports, search, map) are chunks of their own, fetched at once but
+// evaluated apart from the first bundle: the page's first task evaluates less.
+const trainingChunk = import('./training/TrainingPanel');
+const similarityChunk = import('./search/SimilaritySection');
+// both are memo components: an embedding's progress (several events a second) re-renders the
+// first steps only, as long as their props stay stable (no inline functions here)
+const TrainingSection = lazy(() => trainingChunk.then((m) => ({ default: m.TrainingSection })));
+const SimilaritySection = lazy(() => similarityChunk.then((m) => ({ default: m.SimilaritySection })));
 
 function chooseEncoder(c: EncoderChoice): void {
   session.set((s) => ({
@@ -117,6 +124,10 @@ const setChosenRun = (chosenRunId: string | null) => session.set({ chosenRunId }
 
 export function App() {
   const s = useSession((x) => x);
+  // The first render of every step (a restored session of 16,185 images: 60-120 ms at once) is
+  // rendered as a transition, in slices between which the page stays responsive; until it is
+  // committed the page still says it is opening the session.
+  const opening = useDeferredValue(s.phase === 'restoring');
   const abort = useRef<AbortController | null>(null);
   const picker = useRef<HTMLInputElement>(null);
   const dragging = useFolderDrop(onFolder, onReading);
@@ -131,10 +142,10 @@ export function App() {
 
   // a mark for the person's-path benchmark: the page is usable (restored, or fresh)
   useEffect(() => {
-    if (s.phase !== 'ready') return;
+    if (opening) return;
     document.documentElement.dataset.session = s.restoredAt !== null ? 'restored' : 'fresh';
     if (s.restoredAt !== null) document.documentElement.dataset.restoredMs = String(Math.round(s.restoredAt));
-  }, [s.phase, s.restoredAt]);
+  }, [opening, s.restoredAt]);
 
   const startEmbedding = useCallback(async () => {
     if (!loaded || !split || !source) return;
@@ -178,7 +189,7 @@ export function App() {
     }
   }, [loaded, split, source]);
 
-  if (s.phase === 'restoring') {
+  if (opening) {
     return (
       <div className="app">
         <p className="hint" data-testid="session-restoring">
@@ -344,25 +355,33 @@ export function App() {
         </Step>
 
         <Step n={4} id="train" title="Train" state={trainState} line={<span data-testid="train-step-line">{trainLine}</span>}>
-          <TrainingSection loaded={loaded} split={split} encoder={s.loadedEncoder} encoderSource={source} embeddingRunning={embedRunning} head={s.head} />
+          <Suspense fallback={<StepLoading />}>
+            <TrainingSection loaded={loaded} split={split} encoder={s.loadedEncoder} encoderSource={source} embeddingRunning={embedRunning} head={s.head} />
+          </Suspense>
         </Step>
 
         <Step n={5} id="use" title="Use: download, search, map" state={useState} line={useLine}>
-          <SimilaritySection
-            loaded={loaded}
-            split={split}
-            encoder={s.loadedEncoder}
-            encoderSource={source}
-            backend={s.backend}
-            cropToBox={s.embedSettings.cropToBox}
-            embeddingRunning={embedRunning}
-            head={s.head}
-            onHead={setHead}
-            chosenRunId={s.chosenRunId}
-            onChosenRun={setChosenRun}
-          />
+          <Suspense fallback={<StepLoading />}>
+            <SimilaritySection
+              loaded={loaded}
+              split={split}
+              encoder={s.loadedEncoder}
+              encoderSource={source}
+              backend={s.backend}
+              cropToBox={s.embedSettings.cropToBox}
+              embeddingRunning={embedRunning}
+              head={s.head}
+              onHead={setHead}
+              chosenRunId={s.chosenRunId}
+              onChosenRun={setChosenRun}
+            />
+          </Suspense>
         </Step>
       </main>
     </div>
   );
+}
+
+function StepLoading() {
+  return <p className="hint">Loading this step’s code…</p>;
 }

@@ -5,9 +5,13 @@
  */
 import type { Dataset } from '../core/data/dataset';
 import { isImagePath } from '../core/data/layouts/common';
-import { loadDataset } from '../core/data/loadDataset';
 import { BrowserDatasetFile } from './browserFile';
 import type { DatasetAnswer, DatasetRequest } from './datasetProtocol';
+
+/** The layouts on the page itself, only where the worker cannot (their parsers stay out of the page's first bundle). */
+async function loadDataset(files: BrowserDatasetFile[], options: { folders?: readonly string[] }): Promise<Dataset> {
+  return (await import('../core/data/loadDataset')).loadDataset(files, options);
+}
 
 /** An error with the worker's error name and message (the page shows the message). */
 function rebuilt(name: string, message: string): Error {

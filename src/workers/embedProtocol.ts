@@ -167,6 +167,12 @@ export type EmbedRequest =
   /** Embeds every image not yet cached, then computes the baseline. Ends with `embed-done`. */
   | { type: 'embed'; jobId: string; encoder: EncoderSource; images: EmbedImage[]; options: EmbedOptions }
   /**
+   * Images of the `embed` request with the same jobId, sent ahead of it in slices (16,185
+   * File handles in one message cost the page a 100 ms task to send): the worker puts them,
+   * in the order they came, before that request's own images. Answers nothing.
+   */
+  | { type: 'embed-images'; jobId: string; images: EmbedImage[] }
+  /**
    * Joins the encoder and a head into one TF.js model (image in, tuned embedding out) and
    * returns its files; with `saveTo` (an `indexeddb://` URL) also saves it there. Ends with
    * `model-exported`.
@@ -247,7 +253,7 @@ export const TERMINAL_EVENT = {
   benchmark: 'benchmark-done',
   embed: 'embed-done',
   'export-model': 'model-exported',
-} as const satisfies Record<Exclude<EmbedRequest['type'], 'cancel'>, EmbedEventType>;
+} as const satisfies Record<Exclude<EmbedRequest['type'], 'cancel' | 'embed-images'>, EmbedEventType>;
 
 export function isTerminalEvent(event: EmbedEvent): boolean {
   return event.type === 'error' || (Object.values(TERMINAL_EVENT) as string[]).includes(event.type);
@@ -265,6 +271,8 @@ export function requestProblem(message: unknown): string | null {
     case 'probe-backends':
     case 'cancel':
       return null;
+    case 'embed-images':
+      return Array.isArray(m.images) ? null : 'embed-images needs images';
     case 'benchmark':
       if (!m.encoder) return 'benchmark needs an encoder';
       if (!Number.isInteger(m.batchSize) || (m.batchSize as number) < 1) return 'batchSize must be a positive integer';
@@ -297,6 +305,32 @@ export function requestProblem(message: unknown): string | null {
       }
       return null;
     default:
-      return `unknown request type ${JSON.stringify(m.type)}; expected probe-backends, benchmark, embed, export-model or cancel`;
+      return `unknown request type ${JSON.stringify(m.type)}; expected probe-backends, benchmark, embed, embed-images, export-model or cancel`;
+  }
+}
+
+/**
+ * The worker's side of `embed-images`: the slices sent ahead of each job, joined in order
+ * with the embed request's own images when it comes.
+ */
+export class ImagesSentAhead {
+  private readonly byJob = new Map<string, EmbedImage[][]>();
+
+  add(jobId: string, images: EmbedImage[]): void {
+    const slices = this.byJob.get(jobId);
+    if (slices) slices.push(images);
+    else this.byJob.set(jobId, [images]);
+  }
+
+  /** Every image of the job: the slices sent ahead, then `last` (the embed request's own). */
+  take(jobId: string, last: EmbedImage[]): EmbedImage[] {
+    const slices = this.byJob.get(jobId);
+    this.byJob.delete(jobId);
+    return slices ? [...slices.flat(), ...last] : last;
+  }
+
+  /** Forgets a job's slices (it was cancelled before its embed request came). */
+  drop(jobId: string): void {
+    this.byJob.delete(jobId);
   }
 }

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { detachedFile } from '../core/data/datasetFile';
-import { imageIdentity } from '../core/data/loadDataset';
+import { imageIdentity } from '../core/data/datasetFile';
 import { artifactsOfFiles, similarityModelExport } from '../core/export/similarityModelExport';
 import { assignTopWeights } from '../core/encoder/encoderTop';
 import { cutEncoder, type ImageEncoder } from '../core/encoder/loadEncoder';
@@ -32,7 +32,7 @@ import type {
   EncoderSummary,
   ErrorCode,
 } from './embedProtocol';
-import { requestProblem } from './embedProtocol';
+import { ImagesSentAhead, requestProblem } from './embedProtocol';
 import { EncoderDownloadError, resolveModel, loadResolved, type ResolvedModel } from './loadEncoderSource';
 import { MODEL_FOLDER_HINT } from '../core/encoder/loadFailure';
 
@@ -59,6 +59,8 @@ let queue: Promise<void> = Promise.resolve();
 /** Fastest backend measured per model card id, so 'auto' measures once per worker. */
 const measured = new Map<string, BackendName>();
 
+const sentAhead = new ImagesSentAhead();
+
 self.addEventListener('message', (e: MessageEvent<EmbedRequest>) => {
   const request = e.data;
   const problem = requestProblem(request);
@@ -67,9 +69,16 @@ self.addEventListener('message', (e: MessageEvent<EmbedRequest>) => {
     return;
   }
   if (request.type === 'cancel') {
+    sentAhead.drop(request.jobId);
     running.get(request.jobId)?.abort(new DOMException('Cancelled', 'AbortError'));
     return;
   }
+  if (request.type === 'embed-images') {
+    sentAhead.add(request.jobId, request.images);
+    return;
+  }
+  // the slices sent ahead join the request here, before anything queued after it can run
+  if (request.type === 'embed') request.images = sentAhead.take(request.jobId, request.images);
   const controller = new AbortController();
   running.set(request.jobId, controller);
   queue = queue.then(async () => {
@@ -84,7 +93,7 @@ self.addEventListener('message', (e: MessageEvent<EmbedRequest>) => {
   });
 });
 
-async function handle(request: Exclude<EmbedRequest, { type: 'cancel' }>, signal: AbortSignal): Promise<void> {
+async function handle(request: Exclude<EmbedRequest, { type: 'cancel' | 'embed-images' }>, signal: AbortSignal): Promise<void> {
   switch (request.type) {
     case 'probe-backends':
       post({ type: 'backends', jobId: request.jobId, backends: await probeBackends() });

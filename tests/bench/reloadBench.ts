@@ -52,6 +52,8 @@ const port = Number(arg('port', '0'));
 const out = arg('out', 'bench-reload.json');
 const trainEpochs = Number(arg('epochs', '2'));
 const cpuProfileDir = arg('cpu-profile', '');
+// `--until reloads` ends the path after the reloads (page start, drop, embedding, reloads only)
+const until = arg('until', '');
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -99,6 +101,7 @@ try {
   const browser = keptProfile ? await launchBrowser(keptProfile) : await launchBrowser();
   try {
     await serveModelAt(browser.context, TEST_MODEL_URL, TEST_MODEL);
+    steps: {
     const { page } = browser;
     const phases: PhaseLongTasks[] = [];
     /** Runs one step, recording the main thread's CPU profile of it when --cpu-profile is given. */
@@ -172,6 +175,12 @@ try {
       runs.push({ marks, sessionRestoredMs: Math.round(restoredMs), usableMs: Math.round(usableMs), searchReadyMs: searchReady === null ? null : Math.round(searchReady), longTasks: reloadTasks });
     }
     record(...runs.map((x) => x.longTasks));
+    if (until === 'reloads') {
+      const text = JSON.stringify({ bench: 'long tasks up to the reloads', embedding, reloads: runs, phases, loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100) }, null, 2);
+      writeFileSync(out, text + '\n');
+      console.log(text);
+      break steps;
+    }
 
     // the rest of the path, on the last reload's page (no folder connected: the cached vectors and thumbnails)
     const train = await measurePhase(page, `training (${trainEpochs} epochs)`, () => profiled('training', () => trainAndWait(page, { epochs: trainEpochs, timeoutMs: 1_800_000 })));
@@ -233,6 +242,11 @@ try {
     const text = JSON.stringify(result, null, 2);
     writeFileSync(out, text + '\n');
     console.log(text);
+    }
+  } catch (e) {
+    // what the page said (warnings, errors) tells why a step did not end
+    console.error(browser.log.join('\n'));
+    throw e;
   } finally {
     if (keptProfile) await browser.context.close();
     else await browser.close();

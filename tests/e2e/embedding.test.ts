@@ -196,7 +196,7 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     expect((await after()).slice(3)).toEqual([pastEdge]);
   });
 
-  it('decodes in a pool of workers with the same vectors, thumbnails and problem report, in the same order, as in the embedding worker', async () => {
+  it('decodes in a pool of workers with the same vectors, thumbnails and problem report, in the same order, as in the embedding worker (the images sent in one message or in slices)', async () => {
     const { page } = browser;
     // a corrupt JPEG in the middle of the second batch (3 a batch), an empty file in the fifth
     const folder = addCarImages(tempFolder('pool'), 3, 0, 4);
@@ -208,8 +208,10 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     await chooseFolderInput(page, folder);
     const options: EmbedOptions = { backend: 'wasm', batchSize: 3, cropToBox: false, validationClasses: [] };
     const runs: Record<string, InPageRun> = {};
-    for (const [name, decodeWorkers] of [['in the embedding worker', 0], ['pool sized from the machine', undefined], ['pool of 3', 3]] as const) {
-      runs[name] = await embedInPage(page, { ...options, decodeWorkers });
+    const variants = [['in the embedding worker', 0], ['pool sized from the machine', undefined], ['pool of 3', 3], ['pool of 3, the images sent in slices of 5', 3, 5]] as const;
+    for (const [name, decodeWorkers, imagesPerMessage] of variants) {
+      // slices (as the page sends a large folder): joined out of order, the problem report's order would differ
+      runs[name] = await embedInPage(page, { ...options, decodeWorkers }, undefined, imagesPerMessage);
     }
     const today = runs['in the embedding worker'];
     const paths = (await inPage<'imagesOf'>(page, 'imagesOf', 'folder')).map((i) => i.path);
@@ -311,9 +313,9 @@ function inPage<K extends keyof InPage>(page: Browser['page'], name: K, ...args:
 }
 
 /** Embeds the hidden input's files in a fresh embedding worker of the page. */
-async function embedInPage(page: Browser['page'], options: EmbedOptions, cancelAfter?: number): Promise<InPageRun> {
+async function embedInPage(page: Browser['page'], options: EmbedOptions, cancelAfter?: number, imagesPerMessage?: number): Promise<InPageRun> {
   const images = `(await import(${JSON.stringify(IN_PAGE)})).imagesOf('folder')`;
   return page.evaluate(
-    `(async () => (await import(${JSON.stringify(IN_PAGE)})).embedInWorker(${JSON.stringify(TEST_MODEL_URL)}, ${images}, ${JSON.stringify(options)}, ${JSON.stringify(cancelAfter ?? null)} ?? undefined))()`,
+    `(async () => (await import(${JSON.stringify(IN_PAGE)})).embedInWorker(${JSON.stringify(TEST_MODEL_URL)}, ${images}, ${JSON.stringify(options)}, ${JSON.stringify(cancelAfter ?? null)} ?? undefined, ${JSON.stringify(imagesPerMessage ?? null)} ?? undefined))()`,
   );
 }

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Dataset, ImageRecord } from '../../core/data/dataset';
-import { imageIdentity } from '../../core/data/loadDataset';
+import { imageIdentity } from '../../core/data/datasetFile';
 import { BrowserDatasetFile } from '../../workers/browserFile';
 import { Thumb } from '../search/Thumb';
 

@@ -1,4 +1,5 @@
 import { BrowserDatasetFile } from '../../workers/browserFile';
+import { nextTask } from '../nextTask';
 
 /** A folder the person dropped or picked: its name and every file below it. */
 export interface PickedFolder {
@@ -74,13 +75,6 @@ function fileOf(entry: FileSystemFileEntry): Promise<File> {
  * the browser, answering): 8,000 at once froze the page for 5-6 s, 100 at once made ~100 ms tasks.
  */
 const FILES_PER_TASK = 20;
-
-/** Lets the page handle input and paint before the next batch. */
-export function nextTask(): Promise<void> {
-  const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
-  if (scheduler?.yield) return scheduler.yield();
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 /** The files of `entries` added to `out`, in order, a batch per task. */
 async function addFiles(entries: FileSystemFileEntry[], prefix: string, out: BrowserDatasetFile[]): Promise<void> {

@@ -8,6 +8,7 @@ import { useSyncExternalStore } from 'react';
 import { DEFAULT_SPLIT_SEED, DEFAULT_TRAIN_FRACTION } from '../../core/data/classSplit';
 import { clearSessionRecord, readSessionRecord, writeSessionRecord } from '../../storage/sessionDb';
 import { BrowserDatasetFile } from '../../workers/browserFile';
+import { nextTask } from '../nextTask';
 import type { BackendName, EncoderSummary } from '../../workers/embedProtocol';
 import type { TrainBackendChoice } from '../../workers/trainProtocol';
 import type { DatasetLoadState, LoadedDataset } from '../dataset/datasetState';
@@ -22,9 +23,10 @@ import {
   fromManifest,
   readSession,
   SESSION_SCHEMA_VERSION,
+  packManifest,
   toManifest,
-  toStoredRecord,
   type DatasetManifest,
+  type PackedManifest,
   type EmbeddedState,
   type StoredEncoderChoice,
   type StoredSession,
@@ -101,8 +103,10 @@ export class SessionStore {
   private state: SessionState = { ...freshSession(), phase: 'restoring' };
   private readonly listeners = new Set<Listener>();
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  private packing = false;
   private lastSaved: unknown[] = [];
-  private manifestOf: { loaded: unknown; manifest: DatasetManifest | null } = { loaded: null, manifest: null };
+  /** The saved dataset's manifest, and its packed form once a save has needed it (built once per dataset, not per save). */
+  private manifestOf: { loaded: unknown; manifest: DatasetManifest | null; packed: PackedManifest | null } = { loaded: null, manifest: null, packed: null };
 
   get = (): SessionState => this.state;
 
@@ -132,6 +136,8 @@ export class SessionStore {
     try {
       const raw = await readSessionRecord();
       performance.mark('studio:session-read');
+      // the record's reading, its unpacking and the first render each in a task of their own (with 16,185 images each costs tens of ms)
+      await nextTask();
       if (raw !== undefined) saved = readSession(raw);
       upgraded = saved !== null && (raw as { version?: unknown }).version !== SESSION_SCHEMA_VERSION;
     } catch (e) {
@@ -140,6 +146,9 @@ export class SessionStore {
         'Embeddings and training runs are stored apart and are kept: drop the dataset folder again to carry on.';
       await clearSessionRecord().catch(() => undefined);
     }
+    await nextTask();
+    const loaded = saved?.dataset ? fromManifest(saved.dataset) : null;
+    await nextTask();
     const fresh = freshSession();
     // a folder dropped while the saved session was being read wins over the saved dataset
     const dropped = this.state.dataset.phase !== 'empty';
@@ -151,8 +160,7 @@ export class SessionStore {
       this.lastSaved = this.persisted();
       return;
     }
-    const loaded = saved.dataset ? fromManifest(saved.dataset) : null;
-    this.manifestOf = { loaded, manifest: saved.dataset };
+    this.manifestOf = { loaded, manifest: saved.dataset, packed: null };
     const embedded = saved.embedded;
     const restored: Partial<SessionState> = {
       ...fresh,
@@ -200,16 +208,29 @@ export class SessionStore {
     this.saveTimer = setTimeout(() => void this.save(), 150);
   }
 
-  /** Writes the session now (also used by tests through `flush`). */
-  async save(): Promise<void> {
+  /**
+   * Writes the session now (also used by tests through `flush`). A new dataset's manifest
+   * (16,185 rows: 100-200 ms) is built in one task and written in the next, unless `inTasks`
+   * is false (the page is going: there is no next task).
+   */
+  async save(inTasks = true): Promise<void> {
     this.saveTimer = null;
     const s = this.state;
     const loaded = this.datasetToSave();
-    if (this.manifestOf.loaded !== loaded) this.manifestOf = { loaded, manifest: loaded ? toManifest(loaded) : null };
-    const record: StoredSession = {
+    if (this.manifestOf.loaded !== loaded) this.manifestOf = { loaded, manifest: loaded ? toManifest(loaded) : null, packed: null };
+    const of = this.manifestOf;
+    if (of.manifest && !of.packed) {
+      of.packed = packManifest(of.manifest);
+      if (inTasks) {
+        this.packing = true;
+        await nextTask();
+        this.packing = false;
+      }
+    }
+    const record: Omit<StoredSession, 'dataset'> & { dataset: PackedManifest | null } = {
       version: SESSION_SCHEMA_VERSION,
       savedAt: Date.now(),
-      dataset: this.manifestOf.manifest,
+      dataset: of.packed,
       encoder: toStoredEncoder(s.encoder),
       settings: { split: s.split, embed: s.embedSettings, backend: s.backend, train: s.trainForm, trainBackend: s.trainBackend },
       embedded: s.embedded,
@@ -217,7 +238,7 @@ export class SessionStore {
       folderHandle: s.folderHandle,
     };
     try {
-      await writeSessionRecord(toStoredRecord(record));
+      await writeSessionRecord(record);
     } catch (e) {
       console.warn('Could not save the session:', e);
     }
@@ -225,9 +246,10 @@ export class SessionStore {
 
   /** Saves at once if a save is pending. */
   async flush(): Promise<void> {
-    if (this.saveTimer) {
-      clearTimeout(this.saveTimer);
-      await this.save();
+    // a save between its two tasks is written now too
+    if (this.saveTimer || this.packing) {
+      if (this.saveTimer) clearTimeout(this.saveTimer);
+      await this.save(false);
     }
   }
 }

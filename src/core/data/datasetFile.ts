@@ -52,3 +52,8 @@ export function detachedFile(path: string, size: number, lastModified: number): 
       Promise.reject(new FileNotConnectedError(`${path} is not connected: reconnect the dataset folder or drop it again.`)),
   };
 }
+
+/** Stable identity of an image file's content, for cache keys: `${path}|${size}|${lastModified}`. */
+export function imageIdentity(file: DatasetFile): string {
+  return `${file.path}|${file.size}|${file.lastModified}`;
+}

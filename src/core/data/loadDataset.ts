@@ -12,10 +12,8 @@ import { devkitLayout } from './layouts/devkit';
 /** The layouts, in the order they are tried. */
 export const LAYOUTS: readonly Layout[] = [devkitLayout, csvLayout, classFoldersLayout];
 
-/** Stable identity of an image file's content, for cache keys: `${path}|${size}|${lastModified}`. */
-export function imageIdentity(file: DatasetFile): string {
-  return `${file.path}|${file.size}|${file.lastModified}`;
-}
+// kept here too for its importers; it lives beside DatasetFile (the page imports it without the layouts' parsers)
+export { imageIdentity } from './datasetFile';
 
 /** The kinds of system file, in the order the report names them. */
 const SYSTEM_KINDS = ['.DS_Store', 'Thumbs.db', 'desktop.ini', '__MACOSX/', 'other hidden files'] as const;

@@ -74,9 +74,16 @@ function readAll(dbName: string, store: string): Promise<{ keys: string[]; value
 
 /**
  * Embeds `images` in a new embedding worker (kept alive afterwards, see `stopWorker`) and
- * returns its events and what it stored. With `cancelAfter`, cancels once that many images are done.
+ * returns its events and what it stored. With `cancelAfter`, cancels once that many images are done;
+ * with `imagesPerMessage`, sends the images in slices of that many, as EmbedClient does.
  */
-export async function embedInWorker(modelUrl: string, images: EmbedImage[], options: EmbedOptions, cancelAfter?: number): Promise<InPageRun> {
+export async function embedInWorker(
+  modelUrl: string,
+  images: EmbedImage[],
+  options: EmbedOptions,
+  cancelAfter?: number,
+  imagesPerMessage?: number,
+): Promise<InPageRun> {
   await clearStores();
   stopWorker();
   const w = (worker = new Worker('/src/workers/embedWorker.ts', { type: 'module', name: 'embed-under-test' }));
@@ -96,7 +103,10 @@ export async function embedInWorker(modelUrl: string, images: EmbedImage[], opti
       if (event.type === 'embed-done') resolve();
       if (event.type === 'error') reject(new Error(`${event.code}: ${event.message}`));
     };
-    w.postMessage({ type: 'embed', jobId, encoder: { kind: 'url', url: modelUrl }, images, options });
+    // as EmbedClient sends a large job: slices ahead (`embed-images`), the last with the request
+    const last = imagesPerMessage ? Math.max(0, Math.ceil(images.length / imagesPerMessage) - 1) * imagesPerMessage : 0;
+    for (let i = 0; i < last; i += imagesPerMessage!) w.postMessage({ type: 'embed-images', jobId, images: images.slice(i, i + imagesPerMessage!) });
+    w.postMessage({ type: 'embed', jobId, encoder: { kind: 'url', url: modelUrl }, images: images.slice(last), options });
   });
   const stored = await readAll('similarity-studio', 'embeddings');
   const vectors: Record<string, number[]> = {};

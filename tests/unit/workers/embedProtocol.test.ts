@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { EmbedClient, EmbedJobError, type WorkerLike } from '../../../src/workers/embedClient';
 import {
+  ImagesSentAhead,
   isTerminalEvent,
   requestProblem,
   TERMINAL_EVENT,
   type EmbedEvent,
+  type EmbedImage,
   type EmbedOptions,
   type EmbedRequest,
 } from '../../../src/workers/embedProtocol';
@@ -116,5 +118,37 @@ describe('EmbedClient', () => {
     const err = await job.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EmbedJobError);
     expect((err as EmbedJobError).event.code).toBe('quota');
+  });
+
+  it('sends a large embed in slices, one task each, that the worker joins back in order', async () => {
+    const fake = new FakeWorker();
+    const client = new EmbedClient(() => fake, 2);
+    const images: EmbedImage[] = Array.from({ length: 5 }, (_, i) => ({ path: `c/${i}.jpg`, file: null, size: i, lastModified: 0, classId: i % 2 }));
+    const job = client.embed(encoder, images, { ...options });
+    // the first slice goes at once, the next one only in a later task
+    expect(fake.requests.map((r) => r.type)).toEqual(['embed-images']);
+    await expect.poll(() => fake.requests.length).toBe(3);
+    expect(fake.requests.map((r) => r.type)).toEqual(['embed-images', 'embed-images', 'embed']);
+    const jobId = fake.requests[2].jobId;
+    expect(fake.requests.every((r) => r.jobId === jobId)).toBe(true);
+    const ahead = new ImagesSentAhead();
+    for (const r of fake.requests) {
+      if (r.type === 'embed-images') ahead.add(r.jobId, r.images);
+      if (r.type === 'embed') expect(ahead.take(r.jobId, r.images).map((i) => i.path)).toEqual(images.map((i) => i.path));
+    }
+    expect(ahead.take(jobId, [])).toEqual([]); // taken once
+    fake.emit({ type: 'embed-done', jobId, embedded: 5, cached: 0, failed: 0, cancelled: false, seconds: 1, imagesPerSecond: 5, decodeMsPerImage: 1, decodeWorkers: 1 });
+    expect((await job).embedded).toBe(5);
+  });
+
+  it('a cancel while the slices are being sent stops sending and tells the worker to drop them', async () => {
+    const fake = new FakeWorker();
+    const client = new EmbedClient(() => fake, 2);
+    const controller = new AbortController();
+    const images: EmbedImage[] = Array.from({ length: 7 }, (_, i) => ({ path: `${i}.jpg`, file: null, size: i, lastModified: 0, classId: 0 }));
+    const job = client.embed(encoder, images, { ...options }, { signal: controller.signal });
+    controller.abort();
+    await expect(job).rejects.toThrow(/aborted/i);
+    expect(fake.requests.map((r) => r.type)).toEqual(['embed-images', 'cancel']);
   });
 });
