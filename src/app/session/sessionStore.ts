@@ -215,7 +215,6 @@ export class SessionStore {
    */
   async save(inTasks = true): Promise<void> {
     this.saveTimer = null;
-    const s = this.state;
     const loaded = this.datasetToSave();
     if (this.manifestOf.loaded !== loaded) this.manifestOf = { loaded, manifest: loaded ? toManifest(loaded) : null, packed: null };
     const of = this.manifestOf;
@@ -225,8 +224,12 @@ export class SessionStore {
         this.packing = true;
         await nextTask();
         this.packing = false;
+        // a newer dataset arrived meanwhile: its own save (scheduled by that change, or a flush) writes it
+        if (this.datasetToSave() !== loaded) return;
       }
     }
+    // the state as it is now, not as it was before the packing's task: nothing set meanwhile is lost
+    const s = this.state;
     const record: Omit<StoredSession, 'dataset'> & { dataset: PackedManifest | null } = {
       version: SESSION_SCHEMA_VERSION,
       savedAt: Date.now(),
