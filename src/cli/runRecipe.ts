@@ -192,10 +192,6 @@ function readmeOf(report: RecipeReport): RunReadmeInfo {
   };
 }
 
-/**
- * Rows of the cache for these records, in order, as one matrix plus labels; with `cutCache`,
- * only records in both, and their cut maps as `cuts` (same rows).
- */
 /** One view's rows for these records, in their order; every record must have its view cached. */
 function viewRows(records: ImageRecord[], viewCache: DiskEmbeddingCache): Float32Array {
   const rows = new Float32Array(records.length * viewCache.dim);
@@ -207,12 +203,21 @@ function viewRows(records: ImageRecord[], viewCache: DiskEmbeddingCache): Float3
   return rows;
 }
 
+/** The records whose rows are in the cache (and, with `cutCache`, in both), in their order. */
+function presentRecords(records: ImageRecord[], cache: DiskEmbeddingCache, cutCache?: DiskEmbeddingCache): ImageRecord[] {
+  return records.filter((r) => cache.has(imageIdentity(r.file)) && (!cutCache || cutCache.has(imageIdentity(r.file))));
+}
+
+/**
+ * Rows of the cache for these records, in order, as one matrix plus labels; with `cutCache`,
+ * only records in both, and their cut maps as `cuts` (same rows).
+ */
 function gather(
   records: ImageRecord[],
   cache: DiskEmbeddingCache,
   cutCache?: DiskEmbeddingCache,
 ): { embeddings: Float32Array; labels: Int32Array; cuts: Float32Array | null } {
-  const present = records.filter((r) => cache.has(imageIdentity(r.file)) && (!cutCache || cutCache.has(imageIdentity(r.file))));
+  const present = presentRecords(records, cache, cutCache);
   const embeddings = new Float32Array(present.length * cache.dim);
   const cuts = cutCache ? new Float32Array(present.length * cutCache.dim) : null;
   const labels = new Int32Array(present.length);
@@ -408,12 +413,13 @@ export async function runRecipe(options: RecipeOptions): Promise<RecipeReport> {
   let flippedViews = 0;
   const fitClasses = new Set(inputSets.fit.labels);
   // the records behind the fit rows, in their order (what gather kept, less the held-out classes)
-  const fitRecords = trainRecords.filter((r) => fitClasses.has(r.classId) && cache.has(imageIdentity(r.file)) && cutCache?.has(imageIdentity(r.file)));
+  const fitRecords = cutCache ? presentRecords(trainRecords.filter((r) => fitClasses.has(r.classId)), cache, cutCache) : [];
   const viewRecords = [...fitRecords];
   if (top && flipCache) {
     // the fit classes' flipped views join their training rows (same labels; the held-out classes get none)
-    viewRecords.push(...fitRecords.filter((r) => flipCache.has(imageIdentity(r.file))));
-    const flipped = gather(fitRecords, flipCache);
+    const flippedRecords = presentRecords(fitRecords, flipCache);
+    viewRecords.push(...flippedRecords);
+    const flipped = gather(flippedRecords, flipCache);
     flippedViews = flipped.labels.length;
     const embeddings = new Float32Array(inputSets.fit.embeddings.length + flipped.embeddings.length);
     embeddings.set(inputSets.fit.embeddings);

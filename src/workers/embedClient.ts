@@ -17,6 +17,7 @@ import type {
 import type { RunReadmeInfo } from '../core/export/modelReadme';
 import type { NamedWeights } from '../core/train/heads';
 import { isTerminalEvent } from './embedProtocol';
+import { nextTask } from './nextTask';
 
 /** The part of Worker the client needs (a fake in unit tests). */
 export interface WorkerLike {
@@ -45,10 +46,6 @@ let nextJob = 0;
 /** About 10-15 ms of the page's time to send, in Chromium on this machine (16,185 at once: 100 ms). */
 const IMAGES_PER_MESSAGE = 2000;
 
-/** The page's next task (the worker's messages are delivered in order between them). */
-function nextTask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 export class EmbedClient {
   private worker: WorkerLike | null = null;

@@ -1,5 +1,5 @@
 import { BrowserDatasetFile } from '../../workers/browserFile';
-import { nextTask } from '../nextTask';
+import { nextTask } from '../../workers/nextTask';
 
 /** A folder the person dropped or picked: its name and every file below it. */
 export interface PickedFolder {

@@ -8,7 +8,7 @@ import { useSyncExternalStore } from 'react';
 import { DEFAULT_SPLIT_SEED, DEFAULT_TRAIN_FRACTION } from '../../core/data/classSplit';
 import { clearSessionRecord, readSessionRecord, writeSessionRecord } from '../../storage/sessionDb';
 import { BrowserDatasetFile } from '../../workers/browserFile';
-import { nextTask } from '../nextTask';
+import { nextTask } from '../../workers/nextTask';
 import type { BackendName, EncoderSummary } from '../../workers/embedProtocol';
 import type { TrainBackendChoice } from '../../workers/trainProtocol';
 import type { DatasetLoadState, LoadedDataset } from '../dataset/datasetState';

@@ -556,11 +556,6 @@ export class HeadTrainer {
     }
   }
 
-  /**
-   * One joint step of top and head: augment the cached maps (flip, spatial dropout), triplet
-   * loss on head(top(x)), then Adam on each with its own learning rate; the top's gradient gets
-   * L2-SP's 2λ(w − w₀) and is clipped to `clipNorm`. Returns the triplet loss (L2-SP left out).
-   */
   /** Each row of the batch as itself or one of its views, drawn uniformly (rows unchanged without views). */
   private pickViews(batch: Int32Array): Int32Array {
     if (this.viewCount === 0) return batch;
@@ -568,6 +563,11 @@ export class HeadTrainer {
     return batch.map((row) => row + n * randomInt(this.random, this.viewCount + 1));
   }
 
+  /**
+   * One joint step of top and head: augment the cached maps (flip, spatial dropout), triplet
+   * loss on head(top(x)), then Adam on each with its own learning rate; the top's gradient gets
+   * L2-SP's 2λ(w − w₀) and is clipped to `clipNorm`. Returns the triplet loss (L2-SP left out).
+   */
   private topStep(batch: Int32Array, batchLabels: Int32Array): tf.Scalar {
     const top = this.top!;
     const t = this.config.top;
