@@ -6,7 +6,7 @@
 import type { Dataset } from '../core/data/dataset';
 import { isImagePath } from '../core/data/layouts/common';
 import { BrowserDatasetFile } from './browserFile';
-import type { DatasetAnswer, DatasetRequest } from './datasetProtocol';
+import { imagesFromColumns, type DatasetAnswer, type DatasetRequest } from './datasetProtocol';
 
 /** The layouts on the page itself, only where the worker cannot (their parsers stay out of the page's first bundle). */
 async function loadDataset(files: BrowserDatasetFile[], options: { folders?: readonly string[] }): Promise<Dataset> {
@@ -48,5 +48,5 @@ export async function loadDatasetOffThread(files: BrowserDatasetFile[], options:
     throw rebuilt(answer.name, answer.message);
   }
   const { images, ...rest } = answer.dataset;
-  return { ...rest, images: images.map(({ fileIndex, ...r }) => ({ ...r, file: files[fileIndex] })) };
+  return { ...rest, images: await imagesFromColumns(images, files) };
 }

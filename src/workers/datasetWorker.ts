@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 import type { DatasetFile } from '../core/data/datasetFile';
 import { loadDataset } from '../core/data/loadDataset';
-import type { DatasetAnswer, DatasetRequest } from './datasetProtocol';
+import { imageColumns, type DatasetAnswer, type DatasetRequest } from './datasetProtocol';
 
 class ImageBytesNotSent extends Error {}
 
@@ -22,15 +22,15 @@ self.onmessage = async (e: MessageEvent<DatasetRequest>) => {
   let answer: DatasetAnswer;
   try {
     const dataset = await loadDataset(all, folders ? { folders } : {});
-    const images = dataset.images.map(({ file, ...rest }) => {
+    const images = imageColumns(dataset.images, ({ file }) => {
       const i = index.get(file);
       if (i === undefined) throw new ImageBytesNotSent(file.path); // a path the loader rewrote: read it on the page instead
-      return { ...rest, fileIndex: i };
+      return i;
     });
     answer = { ok: true, dataset: { ...dataset, images } };
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
     answer = { ok: false, name: error.name, message: error.message, ...(err instanceof ImageBytesNotSent ? { bytesNeeded: true as const } : {}) };
   }
-  self.postMessage(answer);
+  self.postMessage(answer, answer.ok ? [answer.dataset.images.fileIndex.buffer, answer.dataset.images.classId.buffer, answer.dataset.images.half.buffer, answer.dataset.images.box.buffer] : []);
 };

@@ -5,7 +5,7 @@
  * minification so the names are the source's. For `--step drop` it drops the folder
  * (built as in bench:reload) instead of reloading, for `--step embed` it clicks Embed.
  *
- *   npx tsx tests/bench/startProfile.ts --profile DIR --port N [--step reload|drop|embed] [--top 40]
+ *   npx tsx tests/bench/startProfile.ts --profile DIR --port N [--step reload|drop|embed] [--top 40] [--after 1500]
  *
  * The profile folder must hold a session made by `npm run bench:reload` with the same
  * --profile and --port (IndexedDB belongs to the origin). JSON on stdout.
@@ -27,6 +27,8 @@ const keptProfile = arg('profile', '');
 const port = Number(arg('port', '0'));
 const step = arg('step', 'reload');
 const top = Number(arg('top', '40'));
+// how long the profile goes on after the step (a reload's search gets ready seconds after it is usable)
+const afterMs = Number(arg('after', '1500'));
 if (!keptProfile || !port) throw new Error('--profile DIR and --port N are required (a session made by npm run bench:reload)');
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -100,6 +102,8 @@ try {
   try {
     await serveModelAt(browser.context, TEST_MODEL_URL, TEST_MODEL);
     const { page } = browser;
+    // the page's warnings and errors, on stderr
+    page.on('console', (m) => (m.type() === 'warning' || m.type() === 'error') && console.error(`[page ${m.type()}] ${m.text()}`));
     await page.goto(url);
     await msUntilUsable(page, 120_000).catch(() => undefined);
     await page.waitForTimeout(2000);
@@ -110,7 +114,7 @@ try {
     if (step === 'reload') {
       await page.reload();
       await msUntilUsable(page, 120_000);
-      await page.waitForTimeout(1500);
+      await page.waitForTimeout(afterMs);
     } else if (step === 'drop') {
       await dropFolder(browser, folder);
       await page.waitForFunction(() => /Reading folder|Detecting layout/.test(document.querySelector('[data-testid="dataset-panel"] .panel-status')?.textContent ?? ''), undefined, { timeout: 60_000, polling: 'raf' });

@@ -109,6 +109,8 @@ describe("the person's path: open the page, drop a folder, get a model, nothing 
   it('after a reload the page is at the same step from IndexedDB: 1,619 images, 40 classes, the run; it trains again without a drop', async () => {
     await page.reload();
     await page.waitForFunction(() => document.documentElement.dataset.session === 'restored', undefined, { timeout: 30_000 });
+    // the record as the restore read it (a save comes at least 150 ms after a change)
+    const savedAt = await savedSessionAt(page);
     const train = page.getByTestId('train-start');
     // usable: the Train button enabled, measured in the page from its navigation start
     bench.reloadToUsableMs = Math.round(await msUntilUsable(page));
@@ -126,6 +128,8 @@ describe("the person's path: open the page, drop a folder, get a model, nothing 
     const pick = page.getByTestId('search-pick').first();
     await pick.waitFor({ timeout: 30_000 });
     await expect.poll(() => pick.locator('img').getAttribute('data-source'), { timeout: 15_000 }).toBe('thumbnail');
+    // restoring changed nothing, so nothing was written back (a save of 16,185 images costs 50-150 ms of the page's time)
+    expect(await savedSessionAt(page)).toBe(savedAt);
 
     // the settings came back too: maxEpochs is still 3
     expect(await (await revealed(page, 'train-setting-maxEpochs')).inputValue()).toBe('3');
@@ -221,3 +225,22 @@ describe("the person's path: open the page, drop a folder, get a model, nothing 
     await expect.poll(() => page.getByTestId('run-row').count(), { timeout: 10_000 }).toBe(3);
   });
 });
+
+/** When the saved session record was written (its `savedAt`), read from the page's IndexedDB. */
+function savedSessionAt(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const open = indexedDB.open('similarity-studio-session');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction('session').objectStore('session').get('current');
+          get.onerror = () => reject(get.error);
+          get.onsuccess = () => {
+            open.result.close();
+            resolve((get.result as { savedAt: number }).savedAt);
+          };
+        };
+      }),
+  );
+}

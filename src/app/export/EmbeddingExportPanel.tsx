@@ -2,7 +2,7 @@ import { useMemo, useRef, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import type { Dataset } from '../../core/data/dataset';
 import type { EmbeddingFileFormat, ExportScope, Space } from '../../workers/searchProtocol';
-import { exportImages } from '../search/gallery';
+import { exportImages, scopeImageCount } from '../search/gallery';
 import { searchClient } from '../search/searchClientInstance';
 import { Panel } from '../shell/Panel';
 import { download } from './headZip';
@@ -32,15 +32,17 @@ export function EmbeddingExportPanel(props: {
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const which: Space = space === 'tuned' && !hasHead ? 'base' : space;
-  const images = useMemo(() => (dataset && split ? exportImages(dataset, split, scope) : null), [dataset, split, scope]);
+  // only counted here: the rows themselves (16,185 identities: 20-30 ms) are built when an export starts
+  const count = useMemo(() => (dataset && split ? scopeImageCount(dataset, split, scope) : null), [dataset, split, scope]);
 
   const exportAs = async (format: EmbeddingFileFormat) => {
-    if (!images) return;
+    if (!dataset || !split) return;
     setBusy(format);
     setError(null);
     const controller = new AbortController();
     running.current = controller;
     try {
+      const images = await exportImages(dataset, split, scope);
       const r = await searchClient.request(
         { type: 'export', space: which, format, images, name: stem },
         { signal: controller.signal, onEvent: (e) => e.type === 'progress' && setProgress({ stage: e.stage, done: e.done, total: e.total }) },
@@ -66,7 +68,7 @@ export function EmbeddingExportPanel(props: {
   };
 
   return (
-    <Panel id="export" title="Export embeddings" status={ready && images ? `${images.identities.length} images` : undefined}>
+    <Panel id="export" title="Export embeddings" status={ready && count !== null ? `${count} images` : undefined}>
       <p className="hint">
         For a vector database: a zip for Qdrant with collection.json (the vector size and distance) and points.json (the
         points, each with its file, class and split), ready for two requests — create the collection, upsert the points
@@ -97,10 +99,10 @@ export function EmbeddingExportPanel(props: {
           />
           {fineTuned ? 'With the head (on the fine-tuned top)' : 'With the head'}
         </label>
-        <button type="button" data-testid="export-qdrant" disabled={!ready || !images || busy !== null} onClick={() => void exportAs('qdrant')}>
+        <button type="button" data-testid="export-qdrant" disabled={!ready || count === null || busy !== null} onClick={() => void exportAs('qdrant')}>
           Qdrant (.zip)
         </button>
-        <button type="button" data-testid="export-projector" disabled={!ready || !images || busy !== null} onClick={() => void exportAs('projector')}>
+        <button type="button" data-testid="export-projector" disabled={!ready || count === null || busy !== null} onClick={() => void exportAs('projector')}>
           Embedding Projector (.tsv pair)
         </button>
         {busy && (

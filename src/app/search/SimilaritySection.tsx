@@ -1,6 +1,6 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
-import { imageIdentity } from '../../core/data/loadDataset';
+import { imageIdentity } from '../../core/data/datasetFile';
 import { BrowserDatasetFile } from '../../workers/browserFile';
 import type { BackendName, EncoderSource, EncoderSummary } from '../../workers/embedProtocol';
 import type { LoadedDataset } from '../dataset/useDatasetLoader';
@@ -74,13 +74,13 @@ export const SimilaritySection = memo(function SimilaritySection(props: Similari
       return;
     }
     let live = true;
-    const { spec, images } = validationGallery(loaded.dataset, split, encoder);
-    const key = `${encoder.preprocessingKey}|${split.seed}|${split.trainFraction}|${split.mode}|${images.length}|${distance}|${Date.now()}`;
+    const key = `${encoder.preprocessingKey}|${split.seed}|${split.trainFraction}|${split.mode}|${distance}|${Date.now()}`;
     setGallery({ ...IDLE, phase: 'loading', key });
     setApplied('');
-    searchClient
-      .request({ type: 'load', gallery: spec, distance })
-      .then((r) => {
+    validationGallery(loaded.dataset, split, encoder)
+      .then(async ({ spec, images }) => {
+        if (!live) return;
+        const r = await searchClient.request({ type: 'load', gallery: spec, distance });
         if (!live) return;
         const rows = Array.from(r.found, (i) => images[i]);
         setGallery({ phase: rows.length ? 'ready' : 'error', images: rows.length ? rows : null, key, missing: r.missing, message: rows.length ? null : 'No validation image is embedded yet.' });

@@ -1,8 +1,9 @@
 import type { ClassSplit } from '../../core/data/classSplit';
 import type { Dataset, ImageRecord } from '../../core/data/dataset';
-import { imageIdentity } from '../../core/data/loadDataset';
+import { imageIdentity } from '../../core/data/datasetFile';
 import type { EmbeddingItem } from '../../core/export/embeddingExport';
 import { BrowserDatasetFile } from '../../workers/browserFile';
+import { nextTask } from '../../workers/nextTask';
 import type { EncoderSummary } from '../../workers/embedProtocol';
 import type { ExportImages, ExportScope, GallerySpec } from '../../workers/searchProtocol';
 
@@ -16,12 +17,19 @@ export interface GalleryImage {
   className: string;
 }
 
-/** The images of the split's classes in dataset order, each with its identity, class name and side. */
-function imagesOfScope(dataset: Dataset, split: ClassSplit, scope: ExportScope) {
+type ScopeRow = { image: ImageRecord; identity: string; className: string; item: EmbeddingItem };
+
+/** Images read per task when the page builds a gallery or an export (16,185 at once: 20-45 ms). */
+const ROWS_PER_TASK = 2000;
+
+/** The images of the split's classes in dataset order, each with its identity, class name and side; `ROWS_PER_TASK` images a task. */
+async function imagesOfScope(dataset: Dataset, split: ClassSplit, scope: ExportScope): Promise<ScopeRow[]> {
   const train = new Set(split.trainClasses);
   const validation = new Set(split.validationClasses);
-  const rows: { image: ImageRecord; identity: string; className: string; item: EmbeddingItem }[] = [];
-  for (const image of dataset.images) {
+  const rows: ScopeRow[] = [];
+  for (let i = 0; i < dataset.images.length; i++) {
+    if (i > 0 && i % ROWS_PER_TASK === 0) await nextTask();
+    const image = dataset.images[i];
     const which = train.has(image.classId) ? 'train' : validation.has(image.classId) ? 'validation' : null;
     if (!which || (scope !== 'all' && scope !== which)) continue;
     const className = dataset.classNames[image.classId] ?? String(image.classId);
@@ -35,8 +43,8 @@ function imagesOfScope(dataset: Dataset, split: ClassSplit, scope: ExportScope) 
  * The validation images of the split (in dataset order, as training reads them), as the
  * worker's gallery spec plus what the page needs to show each row.
  */
-export function validationGallery(dataset: Dataset, split: ClassSplit, encoder: EncoderSummary): { spec: GallerySpec; images: GalleryImage[] } {
-  const rows = imagesOfScope(dataset, split, 'validation');
+export async function validationGallery(dataset: Dataset, split: ClassSplit, encoder: EncoderSummary): Promise<{ spec: GallerySpec; images: GalleryImage[] }> {
+  const rows = await imagesOfScope(dataset, split, 'validation');
   const images = rows.map(({ image, identity, className }) => ({
     path: image.file.path,
     identity,
@@ -56,12 +64,20 @@ export function validationGallery(dataset: Dataset, split: ClassSplit, encoder: 
   };
 }
 
+/** How many images an export scope holds (what the export panel shows before anything is exported). */
+export function scopeImageCount(dataset: Dataset, split: ClassSplit, scope: ExportScope): number {
+  const classes = new Set(scope === 'train' ? split.trainClasses : scope === 'validation' ? split.validationClasses : [...split.trainClasses, ...split.validationClasses]);
+  let n = 0;
+  for (const image of dataset.images) if (classes.has(image.classId)) n += 1;
+  return n;
+}
+
 /**
  * The images of an export scope, in dataset order: every image of the split's classes
  * ('all'), or those of its training or validation classes; each payload names its split.
  */
-export function exportImages(dataset: Dataset, split: ClassSplit, scope: ExportScope): ExportImages {
-  const rows = imagesOfScope(dataset, split, scope);
+export async function exportImages(dataset: Dataset, split: ClassSplit, scope: ExportScope): Promise<ExportImages> {
+  const rows = await imagesOfScope(dataset, split, scope);
   return { identities: rows.map((r) => r.identity), items: rows.map((r) => r.item) };
 }
 

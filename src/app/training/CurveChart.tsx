@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { nextTask } from '../../workers/nextTask';
 import { sameChartData } from './chartData';
 
 export interface CurveSeries {
@@ -43,9 +44,37 @@ export function CurveChart(props: { title: string; x: number[]; series: CurveSer
   const latest = useRef(data);
   latest.current = data;
 
+  const drawn = useRef<{ chart: uPlot; data: uPlot.AlignedData } | null>(null);
   useEffect(() => {
     const target = box.current;
     if (!target) return;
+    let live = true;
+    let u: uPlot | null = null;
+    let resize: ResizeObserver | null = null;
+    // each chart is made in a task of its own: a run's first report makes several at once (20-40 ms each)
+    void nextTask().then(() => {
+      if (!live) return;
+      u = makeChart(target);
+      chart.current = u;
+      drawn.current = { chart: u, data: latest.current };
+      const made = u;
+      resize = new ResizeObserver(() => {
+        const w = Math.max(280, target.clientWidth);
+        if (w !== made.width) made.setSize({ width: w, height });
+      });
+      resize.observe(target);
+    });
+    return () => {
+      live = false;
+      resize?.disconnect();
+      u?.destroy();
+      chart.current = null;
+    };
+    // the chart is rebuilt only when its series change; data goes through setData below
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [layout]);
+
+  function makeChart(target: HTMLElement): uPlot {
     const width = Math.max(280, target.clientWidth || 520);
     const options: uPlot.Options = {
       width,
@@ -69,24 +98,10 @@ export function CurveChart(props: { title: string; x: number[]; series: CurveSer
         })),
       ],
     };
-    const u = new uPlot(options, latest.current, target);
-    chart.current = u;
-    const resize = new ResizeObserver(() => {
-      const w = Math.max(280, target.clientWidth);
-      if (w !== u.width) u.setSize({ width: w, height });
-    });
-    resize.observe(target);
-    return () => {
-      resize.disconnect();
-      u.destroy();
-      chart.current = null;
-    };
-    // the chart is rebuilt only when its series change; data goes through setData below
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [layout]);
+    return new uPlot(options, latest.current, target);
+  }
 
   // the page re-renders for many reasons: the chart redraws only when its values change
-  const drawn = useRef<{ chart: uPlot; data: uPlot.AlignedData } | null>(null);
   useEffect(() => {
     const u = chart.current;
     if (!u || (drawn.current?.chart === u && sameChartData(drawn.current.data, latest.current))) return;

@@ -1,6 +1,6 @@
 import type { ClassSplit } from '../../core/data/classSplit';
 import type { Dataset } from '../../core/data/dataset';
-import { imageIdentity } from '../../core/data/loadDataset';
+import { imageIdentity } from '../../core/data/datasetFile';
 import type { EncoderSummary } from '../../workers/embedProtocol';
 import type { TrainingData } from '../../workers/trainProtocol';
 
