@@ -2,6 +2,7 @@ import { lazy, Suspense, useCallback, useDeferredValue, useEffect, useMemo, useR
 import { splitClasses } from '../core/data/classSplit';
 import { withEmbeddingNotes } from '../core/data/dataset';
 import { BrowserDatasetFile } from '../workers/browserFile';
+import { nextTask } from '../workers/nextTask';
 import type { EmbedEvent } from '../workers/embedProtocol';
 import { CachePanel } from './cache/CachePanel';
 import { DatasetPanel } from './dataset/DatasetPanel';
@@ -138,6 +139,33 @@ export function App() {
     return splitClasses(loaded.dataset.classNames.length, s.split);
   }, [loaded, s.split]);
   const source = useMemo(() => encoderSource(s.encoder), [s.encoder]);
+  const running = s.job.phase === 'running';
+  // Steps 4 and 5 follow the store a render behind the first steps: their re-render (tens of
+  // ms with 16,185 images) is a transition between clicks and worker messages, not part of them
+  const training = useDeferredValue(
+    useMemo(
+      () => ({ loaded, split, encoder: s.loadedEncoder, encoderSource: source, embeddingRunning: running, head: s.head }),
+      [loaded, split, s.loadedEncoder, source, running, s.head],
+    ),
+  );
+  const similarity = useDeferredValue(
+    useMemo(
+      () => ({
+        loaded,
+        split,
+        encoder: s.loadedEncoder,
+        encoderSource: source,
+        backend: s.backend,
+        cropToBox: s.embedSettings.cropToBox,
+        embeddingRunning: running,
+        head: s.head,
+        onHead: setHead,
+        chosenRunId: s.chosenRunId,
+        onChosenRun: setChosenRun,
+      }),
+      [loaded, split, s.loadedEncoder, source, s.backend, s.embedSettings.cropToBox, running, s.head, s.chosenRunId],
+    ),
+  );
   const canStart = !loaded ? 'Drop a dataset first.' : !split ? 'The dataset needs at least two classes.' : !source ? 'Choose an encoder.' : null;
 
   // a mark for the person's-path benchmark: the page is usable (restored, or fresh)
@@ -153,6 +181,8 @@ export function App() {
     abort.current = controller;
     session.dispatchJob({ type: 'start' });
     if (!session.get().backends.statuses) void detect();
+    // the click renders the job as started; listing 16,185 images for the worker is a task of its own
+    await nextTask();
     // Only the File references travel (structured clone of a File does not copy its bytes);
     // a restored manifest has none: the worker then reads the cache, and asks for the folder
     // only if an image is not embedded yet.
@@ -356,25 +386,13 @@ export function App() {
 
         <Step n={4} id="train" title="Train" state={trainState} line={<span data-testid="train-step-line">{trainLine}</span>}>
           <Suspense fallback={<StepLoading />}>
-            <TrainingSection loaded={loaded} split={split} encoder={s.loadedEncoder} encoderSource={source} embeddingRunning={embedRunning} head={s.head} />
+            <TrainingSection {...training} />
           </Suspense>
         </Step>
 
         <Step n={5} id="use" title="Use: download, search, map" state={useState} line={useLine}>
           <Suspense fallback={<StepLoading />}>
-            <SimilaritySection
-              loaded={loaded}
-              split={split}
-              encoder={s.loadedEncoder}
-              encoderSource={source}
-              backend={s.backend}
-              cropToBox={s.embedSettings.cropToBox}
-              embeddingRunning={embedRunning}
-              head={s.head}
-              onHead={setHead}
-              chosenRunId={s.chosenRunId}
-              onChosenRun={setChosenRun}
-            />
+            <SimilaritySection {...similarity} />
           </Suspense>
         </Step>
       </main>

@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import type { EpochReport } from '../../core/train/trainer';
 import type { RetrievalSummary } from '../../workers/trainProtocol';
 import { CurveChart, type CurveSeries } from './CurveChart';
@@ -5,7 +6,7 @@ import { CurveChart, type CurveSeries } from './CurveChart';
 const COLORS = { train: '#0f7b5f', validation: '#8a4bd6', test: '#c2410c', baseline: '#6b7280', a: '#2f6fde', b: '#d9480f' };
 
 /** The two live charts of one run: losses, and R-Precision against the frozen encoder's. */
-export function RunCharts(props: { history: EpochReport[]; baseline: RetrievalSummary | null; testId: string }) {
+export const RunCharts = memo(function RunCharts(props: { history: EpochReport[]; baseline: RetrievalSummary | null; testId: string }) {
   const { history, baseline, testId } = props;
   const x = history.map((r) => r.epoch);
   const loss: CurveSeries[] = [
@@ -39,7 +40,7 @@ export function RunCharts(props: { history: EpochReport[]; baseline: RetrievalSu
       />
     </div>
   );
-}
+});
 
 export interface ComparedRun {
   name: string;

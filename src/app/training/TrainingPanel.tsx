@@ -1,7 +1,8 @@
-import { memo, useCallback, useEffect, useMemo, useState } from 'react';
+import { memo, useCallback, useDeferredValue, useEffect, useMemo, useState } from 'react';
 import type { ClassSplit } from '../../core/data/classSplit';
 import type { EncoderSource, EncoderSummary } from '../../workers/embedProtocol';
 import { BACKEND_ORDER } from '../../workers/embedProtocol';
+import { nextTask } from '../../workers/nextTask';
 import { newRunId } from '../../workers/trainClient';
 import type { FineTuningInfo, TrainBackendChoice } from '../../workers/trainProtocol';
 import type { LoadedDataset } from '../dataset/useDatasetLoader';
@@ -76,6 +77,8 @@ export const TrainingSection = memo(function TrainingSection(props: TrainingSect
   const fromHead = head && !mismatch && continueKey === head.key ? head : null;
   const parsed = useMemo(() => parseSettings(form), [form]);
   const live = isLive(view);
+  // the charts follow the epochs a render behind the status line: their redraw is a transition between the worker's messages
+  const charted = useDeferredValue(view.history);
 
   useEffect(() => longTasks.subscribe(setTasks), []);
 
@@ -97,6 +100,8 @@ export const TrainingSection = memo(function TrainingSection(props: TrainingSect
     setStartedFrom(fromHead?.label ?? null);
     longTasks.start();
     try {
+      // the click renders the run as starting; listing 16,185 images for the worker is a task of its own
+      await nextTask();
       const end = await trainClient.start(
         {
           type: 'start',
@@ -286,7 +291,7 @@ export const TrainingSection = memo(function TrainingSection(props: TrainingSect
         )}
 
         {(view.ready || view.history.length > 0) && (
-          <RunCharts history={view.history} baseline={view.ready?.baseline ?? null} testId="train-chart" />
+          <RunCharts history={charted} baseline={view.ready?.baseline ?? null} testId="train-chart" />
         )}
 
         {view.summary && <RunSummaryView summary={view.summary} testId="train-summary" />}
