@@ -38,9 +38,20 @@ export interface EmbedDecoder extends ImageDecoder {
   close(): void;
 }
 
-/** Decode workers for a machine: every core but one (left to inference), at least one. */
-export function decodePoolSize(hardwareConcurrency: number | undefined): number {
+/**
+ * Decode workers for a machine and a backend.
+ *
+ * - Inference on the GPU (`cpuInferenceThreads` 0 or undefined): every core but one (that one
+ *   feeds the GPU), at least one, so a fast GPU never waits for pixels.
+ * - Inference on the CPU (WASM with its threads, or tfjs's cpu backend's one): only the cores
+ *   inference leaves free, possibly none (then decoding runs in the embedding worker between
+ *   batches). On 2 cores with WASM's 2 threads a decode worker only takes CPU from inference,
+ *   and passing every image between threads costs more of it
+ *   (docs/pipeline-bench-2026-12-01b.json).
+ */
+export function decodePoolSize(hardwareConcurrency: number | undefined, cpuInferenceThreads = 0): number {
   const cores = Number.isFinite(hardwareConcurrency) && hardwareConcurrency! > 0 ? Math.floor(hardwareConcurrency!) : 2;
+  if (cpuInferenceThreads > 0) return Math.max(0, cores - Math.floor(cpuInferenceThreads));
   return Math.max(1, cores - 1);
 }
 
@@ -264,12 +275,12 @@ export function inThreadDecoder(thumbnailSide: number): EmbedDecoder {
 
 /**
  * The embedding worker's decoder: `requested` decode workers (undefined = sized from the
- * machine's cores; 0 = decode in the inference worker, as before the pool). Workers are
- * nested in the embedding worker, so they live and die with its job, and the page and the
- * protocol do not change.
+ * machine's cores and the CPU threads inference runs on, see decodePoolSize; 0 = decode in
+ * the inference worker, as before the pool). Workers are nested in the embedding worker, so
+ * they live and die with its job, and the page and the protocol do not change.
  */
-export async function openDecoder(requested: number | undefined, thumbnailSide: number, capacity: number): Promise<EmbedDecoder> {
-  const size = requested ?? decodePoolSize(globalThis.navigator?.hardwareConcurrency);
+export async function openDecoder(requested: number | undefined, thumbnailSide: number, capacity: number, cpuInferenceThreads = 0): Promise<EmbedDecoder> {
+  const size = requested ?? decodePoolSize(globalThis.navigator?.hardwareConcurrency, cpuInferenceThreads);
   if (size === 0) return inThreadDecoder(thumbnailSide);
   return DecodePool.start(
     (i) => new Worker(new URL('./decodeWorker.ts', import.meta.url), { type: 'module', name: `decode-${i + 1}` }) as unknown as DecodeWorkerLike,

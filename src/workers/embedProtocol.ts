@@ -96,8 +96,10 @@ export interface EmbedOptions {
   /** Classes the baseline metrics are computed on (the validation classes of the split). */
   validationClasses: number[];
   /**
-   * Decode workers feeding inference. Omitted: one per core but one (navigator.hardwareConcurrency),
-   * at least one; 0: decode in the embedding worker itself, between inference batches.
+   * Decode workers feeding inference. Omitted: with a GPU backend one per core but one
+   * (navigator.hardwareConcurrency), at least one; with WASM or cpu, the cores its inference
+   * threads leave free, possibly none (decodePoolSize); 0: decode in the embedding worker
+   * itself, between inference batches.
    */
   decodeWorkers?: number;
   /**

@@ -208,13 +208,20 @@ async function chooseBackend(
   return name;
 }
 
+/** CPU threads inference runs on with this backend (0 for a GPU backend): the decode pool leaves them their cores. */
+function cpuInferenceThreads(backend: BackendName): number {
+  if (backend === 'wasm') return wasmThreads()?.count ?? 1;
+  return backend === 'cpu' ? 1 : 0;
+}
+
 async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: AbortSignal): Promise<void> {
   const { jobId, images, options } = request;
   const started = performance.now();
   const model = await resolve(jobId, request.encoder);
   const card = model.card;
   const key = preprocessingKey(card, { cropToBox: options.cropToBox });
-  await chooseBackend(jobId, model, options.backend, options.batchSize, signal);
+  const backend = await chooseBackend(jobId, model, options.backend, options.batchSize, signal);
+  const cpuThreads = cpuInferenceThreads(backend);
 
   let encoder: ImageEncoder;
   try {
@@ -272,7 +279,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
     const decodeAhead = 2;
     // (no decode workers are started when everything is cached)
     const dec = (decoder =
-      missing.length > 0 ? await openDecoder(options.decodeWorkers, THUMBNAIL_SIDE, decodeAhead * options.batchSize) : inThreadDecoder(THUMBNAIL_SIDE));
+      missing.length > 0 ? await openDecoder(options.decodeWorkers, THUMBNAIL_SIDE, decodeAhead * options.batchSize, cpuThreads) : inThreadDecoder(THUMBNAIL_SIDE));
     let embedded = 0;
     let failed = 0;
     let cancelled = false;
@@ -335,7 +342,7 @@ async function embed(request: Extract<EmbedRequest, { type: 'embed' }>, signal: 
 
     let cutMaps: CutCacheSummary | undefined;
     if (!cancelled && (options.topBlocks ?? 0) > 0) {
-      const cut = await cacheCutMaps(jobId, encoder, key, options.topBlocks!, cache, files, images, options, signal, lookup.found.length + embedded);
+      const cut = await cacheCutMaps(jobId, encoder, key, options.topBlocks!, cache, files, images, options, signal, lookup.found.length + embedded, cpuThreads);
       cutMaps = cut.summary;
       cancelled = cut.cancelled;
     }
@@ -380,6 +387,7 @@ async function cacheCutMaps(
   options: Extract<EmbedRequest, { type: 'embed' }>['options'],
   signal: AbortSignal,
   pooledStored: number,
+  cpuThreads: number,
 ): Promise<{ summary: CutCacheSummary; cancelled: boolean }> {
   const cut = cutForBlocks(encoder.card, blocks);
   if ('problem' in cut) {
@@ -417,7 +425,7 @@ async function cacheCutMaps(
 
   // no thumbnails this time (the pooled pass made them); the same decode pool as the pooled pass
   const decodeAhead = 2;
-  const decoder = await openDecoder(options.decodeWorkers, 0, decodeAhead * options.batchSize);
+  const decoder = await openDecoder(options.decodeWorkers, 0, decodeAhead * options.batchSize, cpuThreads);
   const progress = progressPoster(jobId, missing.length, decoder, 'cut');
   progress(0);
   const store = async (indices: number[], maps: Float32Array) => {

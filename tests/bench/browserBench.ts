@@ -17,10 +17,16 @@
  * - head seconds per epoch on WASM (tests/bench/headEpochWorker.ts: 1,280-d synthetic clusters,
  *   32 x 8 batches, validation loss and exact metrics each epoch), and the WASM thread count.
  *
- *   npm run bench:browser -- [--rounds 2] [--batch 32] [--v2] [--decode-workers 0,auto] [--no-isolation] [--head-epochs 3] [--out bench-browser.json]
+ *   npm run bench:browser -- [--rounds 2] [--batch 32] [--encoders mobilenet-v1-0.25-128,mobilenet-v1-0.75-224,mobilenet-v2-1.0-224]
+ *     [--per-class 30] [--v2] [--decode-workers 0,auto] [--no-isolation] [--head-epochs 3] [--out bench-browser.json]
  *
  * --no-isolation serves the page without COOP/COEP: WASM then runs on one thread (compare).
- * --v2 adds MobileNetV2 1.0 (224) on a subset (4 classes × 30 images of stanford-cars-40-folders).
+ * --encoders: which encoders (default the tiny mobilenet-v1-0.25-128 alone); the 224 px ones run on a
+ * subset (4 classes × --per-class images of stanford-cars-40-folders). --v2 = adds mobilenet-v2-1.0-224.
+ * Per encoder, `cpuMsPerImage` splits the embedding loop's CPU into inference and decoding (as the
+ * bare phases measure them) and the rest, and `cpuBoundRatio` = inference / total: on a CPU
+ * backend owning every core, the pipeline/bare ratio cannot exceed it. `loopCpuMsPerImageByThread`
+ * says which of Chromium's threads spent it (tests/bench/chromiumCpu.ts).
  * Figures vary with the machine's load: the rounds alternate pipeline and bare runs.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +36,7 @@ import type { Page } from 'playwright-core';
 import { sharedPath } from '../support/shared';
 import type { BareResult } from '../../src/workers/bench/bareEncoderWorker';
 import { bareEncoderRun } from './bareEncoder';
+import { chromiumThreads, cpuMsPerImageByThread, threadDelta, totalSeconds, type ThreadCpu } from './chromiumCpu';
 import { dropFolder, embedAndWait, launchBrowser, serveModelAt, startStudio, type Browser, revealed } from '../e2e/support/studio';
 
 function arg(name: string, fallback: string): string {
@@ -38,7 +45,9 @@ function arg(name: string, fallback: string): string {
 }
 const rounds = Number(arg('rounds', '2'));
 const batchSize = Number(arg('batch', '32'));
-const withV2 = process.argv.includes('--v2');
+/** The encoders to measure (ENCODERS below); --v2 (kept for old command lines) adds MobileNetV2. */
+const encoderIds = [...new Set([...arg('encoders', 'mobilenet-v1-0.25-128').split(','), ...(process.argv.includes('--v2') ? ['mobilenet-v2-1.0-224'] : [])])];
+const perClass = Number(arg('per-class', '30'));
 const isolated = !process.argv.includes('--no-isolation');
 const headEpochs = Number(arg('head-epochs', '3'));
 const out = arg('out', 'bench-browser.json');
@@ -71,6 +80,11 @@ const RECORD_WORKER_EVENTS = `(() => {
       super(...args);
       this.addEventListener('message', (e) => {
         if (e.data && (e.data.type === 'embed-done' || e.data.type === 'error')) (window.__benchEvents ??= []).push(e.data);
+        // the embedding loop's first and last progress: the bench reads Chromium's CPU there
+        if (e.data && e.data.type === 'progress' && !e.data.pass && window.__benchMark) {
+          if (e.data.done === 0) window.__benchMark('loop-start');
+          else if (e.data.done === e.data.total) window.__benchMark('loop-end');
+        }
       });
     }
     postMessage(message, ...rest) {
@@ -131,7 +145,15 @@ async function clearEmbeddings(page: Page): Promise<void> {
   );
 }
 
-type PipelineRun = EmbedDone & { coresBusy: number; cpuSeconds: number };
+/** Chromium's threads' CPU when the page marked a moment ('loop-start', 'loop-end': the embedding loop's first and last progress). */
+const marks = new Map<string, ThreadCpu[]>();
+
+type PipelineRun = EmbedDone & {
+  coresBusy: number;
+  cpuSeconds: number;
+  /** CPU per thread during the embedding loop alone (first to last progress event). */
+  loop: ThreadCpu[];
+};
 
 /** One full pipeline run on an empty cache; the worker's embed-done figures. `decodeWorkers` undefined: the pool's default. */
 async function pipelineRun(
@@ -153,6 +175,7 @@ async function pipelineRun(
   await (await revealed(page, 'backend-select')).selectOption('wasm');
   await (await revealed(page, 'embed-batch')).fill(String(batchSize));
   await page.evaluate((n) => ((window as unknown as { __benchDecodeWorkers?: number }).__benchDecodeWorkers = n), decodeWorkers);
+  marks.clear();
   const cpu0 = browserCpuSeconds(browser.profile);
   const t0 = Date.now();
   const r = await embedAndWait(page, 900_000);
@@ -165,12 +188,33 @@ async function pipelineRun(
   })[];
   const done = events.filter((e) => e.type === 'embed-done').pop();
   if (!done) throw new Error('no embed-done event recorded');
-  return { ...done, coresBusy, cpuSeconds };
+  const start = marks.get('loop-start');
+  const end = marks.get('loop-end');
+  if (!start || !end) throw new Error('the embedding loop\'s first or last progress was not seen');
+  return { ...done, coresBusy, cpuSeconds, loop: threadDelta(start, end) };
 }
 
-/** The bare encoder on the same image files (every JPEG under the folder, sorted by path). */
-function bareRun(page: Page, modelUrl: string, folder: string): Promise<BareResult> {
-  return bareEncoderRun(page, folder, { modelUrl, batchSize, backend: 'wasm' });
+/** The embedding worker's thumbnails' long side (src/workers/embedWorker.ts): the bare run decodes as the pipeline does. */
+const THUMBNAIL_SIDE = 100;
+
+type BareRun = BareResult & { decodeCpu: ThreadCpu[]; inferCpu: ThreadCpu[] };
+
+/**
+ * The bare encoder on the same image files (every JPEG under the folder, sorted by path),
+ * decoded as the pipeline decodes them (thumbnails included); Chromium's CPU measured apart
+ * for the decoding and the inference phases.
+ */
+async function bareRun(browser: Browser, modelUrl: string, folder: string): Promise<BareRun> {
+  let loaded: ThreadCpu[] = [];
+  let decoded: ThreadCpu[] = [];
+  const r = await bareEncoderRun(
+    browser.page,
+    folder,
+    { modelUrl, batchSize, backend: 'wasm', thumbnailSide: THUMBNAIL_SIDE },
+    { loaded: () => void (loaded = chromiumThreads(browser.profile)), decoded: () => void (decoded = chromiumThreads(browser.profile)) },
+  );
+  const done = chromiumThreads(browser.profile);
+  return { ...r, decodeCpu: threadDelta(loaded, decoded), inferCpu: threadDelta(decoded, done) };
 }
 
 /** Writes 10,000 synthetic 256-d embeddings through the cache adapter, times reading them, removes them. */
@@ -237,6 +281,18 @@ function headEpochRun(page: Page): Promise<HeadEpochs> {
   );
 }
 
+/**
+ * The encoders this bench can run (../shared/models/<id>), served at a URL of their own (the
+ * app infers the card from the model.json, as for any URL); `on`: the tiny one runs on all
+ * 1,619 images of stanford-cars-40, the 224 px ones on a subset (4 classes x --per-class).
+ */
+const ENCODERS: Record<string, { on: 'all' | 'subset'; what: string }> = {
+  'mobilenet-v1-0.25-128': { on: 'all', what: 'MobileNetV1 0.25/128, the tiny test encoder (not in the catalog)' },
+  'mobilenet-v1-0.75-224': { on: 'subset', what: "MobileNetV1 0.75/224, the catalog's tfjs-mobilenet-v1-0.75-224 (Google's files)" },
+  'mobilenet-v2-1.0-224': { on: 'subset', what: 'MobileNetV2 1.0/224, the built-in encoder' },
+};
+const modelUrl = (id: string) => `https://models.studio.test/${id}/model.json`;
+
 /** classes × perClass images of stanford-cars-40-folders in a temp folder. */
 function subset(classes: number, perClass: number): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'bench-subset-'));
@@ -252,11 +308,10 @@ function subset(classes: number, perClass: number): string {
 
 async function compare(browser: Browser, url: string, modelUrl: string, folder: string, images: number) {
   const runs = new Map<string, PipelineRun[]>(decodeSettings.map((d) => [d, []]));
-  const bare: BareResult[] = [];
-  const { page } = browser;
+  const bare: BareRun[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const d of decodeSettings) runs.get(d)!.push(await pipelineRun(browser, url, modelUrl, folder, images, d === 'auto' ? undefined : Number(d)));
-    bare.push(await bareRun(page, modelUrl, folder));
+    bare.push(await bareRun(browser, modelUrl, folder));
     console.error(
       `[bench] ${modelUrl} round ${r + 1}: ` +
         decodeSettings.map((d) => `decode workers ${d} (${runs.get(d)![r].decodeWorkers}): ${runs.get(d)![r].imagesPerSecond.toFixed(1)} images/s`).join(', ') +
@@ -264,6 +319,20 @@ async function compare(browser: Browser, url: string, modelUrl: string, folder: 
     );
   }
   const b = median(bare.map((x) => x.imagesPerSecond));
+  const msPerImage = (threads: ThreadCpu[], n: number) => (totalSeconds(threads) * 1000) / n;
+  // the CPU each image costs, in the bare phases (inference; decoding as the pipeline decodes)
+  const inferenceCpu = median(bare.map((x) => msPerImage(x.inferCpu, x.images)));
+  const decodeCpu = median(bare.map((x) => msPerImage(x.decodeCpu, x.images)));
+  /**
+   * The pipeline's CPU per image in parts: inference and decoding as in the bare phases, the
+   * rest (messages, IndexedDB, thumbnails' storage, progress, the page) what remains. On a CPU
+   * backend that owns every core, the pipeline/bare ratio cannot exceed inference / total.
+   */
+  const cpuParts = (loopMs: number) => ({
+    cpuMsPerImage: { inference: round(inferenceCpu, 2), decode: round(decodeCpu, 2), other: round(loopMs - inferenceCpu - decodeCpu, 2), total: round(loopMs, 2) },
+    cpuBoundRatio: round(inferenceCpu / loopMs),
+  });
+  const medianRun = (runs: PipelineRun[]) => [...runs].sort((x, y) => x.imagesPerSecond - y.imagesPerSecond)[Math.floor((runs.length - 1) / 2)];
   const summary = (setting: string, runs: PipelineRun[]) => {
     const p = median(runs.map((x) => x.imagesPerSecond));
     return {
@@ -276,21 +345,32 @@ async function compare(browser: Browser, url: string, modelUrl: string, folder: 
       // Chromium's CPU time per image (decode + inference + storage, model load included): at
       // this many ms per image the pipeline needs cpuMsPerImage / 1000 × rate cores
       browserCpuMsPerImage: round(median(runs.map((x) => (x.cpuSeconds * 1000) / x.embedded)), 1),
+      ...cpuParts(median(runs.map((x) => msPerImage(x.loop, x.embedded)))),
+      // the embedding loop's CPU per image by process/thread (the busiest round's of the median run)
+      loopCpuMsPerImageByThread: cpuMsPerImageByThread(medianRun(runs).loop, medianRun(runs).embedded),
       rounds: runs.map((x, i) => ({
         pipelineImagesPerSecond: round(x.imagesPerSecond, 1),
         bareImagesPerSecond: round(bare[i].imagesPerSecond, 1),
         ratio: round(x.imagesPerSecond / bare[i].imagesPerSecond),
         decodeMsPerImage: round(x.decodeMsPerImage, 1),
         browserCoresBusy: round(x.coresBusy, 2),
+        loopCpuMsPerImage: round(msPerImage(x.loop, x.embedded), 2),
       })),
     };
   };
   return {
     images,
     batchSize,
+    // the machine's load (1, 5, 15 min) when these rounds ended: other work shares the 2 cores
+    loadAverageAtEnd: os.loadavg().map((x) => round(x, 2)),
     bareEncoderImagesPerSecond: round(b, 1),
     inferMsPerImage: round(1000 / b, 2),
     bareDecodeMsPerImage: round(median(bare.map((x) => x.decodeMsPerImage)), 1),
+    bareCpuMsPerImage: { inference: round(inferenceCpu, 2), decodeWithThumbnail: round(decodeCpu, 2) },
+    bareCpuMsPerImageByThread: {
+      inference: cpuMsPerImageByThread(bare[0].inferCpu, bare[0].images),
+      decodeWithThumbnail: cpuMsPerImageByThread(bare[0].decodeCpu, bare[0].images),
+    },
     goal: 0.9,
     pipelines: decodeSettings.map((d) => summary(d, runs.get(d)!)),
   };
@@ -302,10 +382,11 @@ async function main(): Promise<void> {
   const temp: string[] = [];
   try {
     await browser.context.addInitScript(RECORD_WORKER_EVENTS);
-    const v1Url = 'https://models.studio.test/mobilenet-v1-0.25-128/model.json';
-    const v2Url = 'https://models.studio.test/mobilenet-v2-1.0-224/model.json';
-    await serveModelAt(browser.context, v1Url, 'mobilenet-v1-0.25-128');
-    await serveModelAt(browser.context, v2Url, 'mobilenet-v2-1.0-224');
+    for (const id of encoderIds) {
+      if (!ENCODERS[id]) throw new Error(`unknown encoder ${id}: one of ${Object.keys(ENCODERS).join(', ')}`);
+      await serveModelAt(browser.context, modelUrl(id), id);
+    }
+    await browser.context.exposeBinding('__benchMark', (_source, label: string) => void marks.set(label, chromiumThreads(browser.profile)));
     const { page } = browser;
     const started = Date.now();
     const results: Record<string, unknown> = {
@@ -323,12 +404,12 @@ async function main(): Promise<void> {
       all: head.secondsPerEpoch.map((x) => round(x, 2)),
     };
     console.error(`[bench] head on wasm (${head.threads?.count} threads): ${perEpoch} s/epoch`);
-    results['mobilenet-v1-0.25-128 on stanford-cars-40 (1,619 images)'] = await compare(browser, server.url, v1Url, sharedPath('data', 'stanford-cars-40'), 1619);
-    if (withV2) {
-      const folder = subset(4, 30);
-      temp.push(folder);
-      const n = readdirSync(folder).reduce((s, c) => s + readdirSync(path.join(folder, c)).length, 0);
-      results[`mobilenet-v2-1.0-224 on a subset (${n} images)`] = await compare(browser, server.url, v2Url, folder, n);
+    for (const id of encoderIds) {
+      let folder = sharedPath('data', 'stanford-cars-40');
+      if (ENCODERS[id].on === 'subset') temp.push((folder = subset(4, perClass)));
+      const n = ENCODERS[id].on === 'subset' ? readdirSync(folder).reduce((s, c) => s + readdirSync(path.join(folder, c)).length, 0) : 1619;
+      const on = ENCODERS[id].on === 'subset' ? `a subset (${n} images)` : `stanford-cars-40 (${n.toLocaleString('en')} images)`;
+      results[`${id} on ${on}`] = { encoder: ENCODERS[id].what, ...(await compare(browser, server.url, modelUrl(id), folder, n)) };
     }
     const s = await storageBench(page);
     results.storage = {

@@ -21,12 +21,22 @@ import {
 import { addCarImages, tempFolder } from './support/datasets';
 import type { InPageRun } from './support/embedInPage';
 import type { EmbedEvent, EmbedOptions } from '../../src/workers/embedProtocol';
+import { decodePoolSize } from '../../src/workers/decodePool';
 
 /**
  * A small class-folders dataset with every kind of bad input among good images: a corrupt
  * JPEG, a text file, system files (.DS_Store, Thumbs.db, __MACOSX/), an empty class folder
  * and a class of one image.
  */
+/**
+ * The decode pool's default size on WASM in this page (decodePoolSize, unit-tested): the cores
+ * WASM's threads (one per core, at most 8, when cross-origin isolated; else one) leave free.
+ */
+async function defaultWasmPool(page: Browser['page']): Promise<number> {
+  const { cores, isolated } = await page.evaluate(() => ({ cores: navigator.hardwareConcurrency, isolated: crossOriginIsolated }));
+  return decodePoolSize(cores, isolated ? Math.min(8, cores) : 1);
+}
+
 function brokenDataset(): string {
   const root = addCarImages(tempFolder('broken'), 3, 0, 4);
   const [first, second] = readdirSync(root).sort();
@@ -144,10 +154,9 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     await chooseTestEncoder(page, 'wasm');
     const result = await embedAndWait(page);
     expect(result).toEqual({ embedded: 13, cached: 0, failed: 1 });
-    // decoded by the pool, sized from the machine: every core but one, at least one
-    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-    const pool = Math.max(1, cores - 1);
-    expect(await textOf(page, 'embed-decode')).toMatch(new RegExp(`ms/image · ${pool} decode workers?$`));
+    // the pool sized from the machine: on WASM, the cores its threads leave free (on 2 cores none: decoding in the embedding worker)
+    const pool = await defaultWasmPool(page);
+    expect(await textOf(page, 'embed-decode')).toMatch(pool === 0 ? /ms\/image · in the embedding worker$/ : new RegExp(`ms/image · ${pool} decode workers?$`));
     expect(await page.getByTestId('embed-problems').innerText()).toMatch(/broken\.jpg/);
     expect(await lines()).toEqual([...before, `${first}/broken.jpg — Could not be decoded (The source image could not be decoded); left out.`]);
     expect(await textOf(page, 'dataset-problem-count')).toBe('5');
@@ -225,7 +234,6 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
     expect(done(today)).toMatchObject({ embedded: 12, failed: 2, cancelled: false, decodeWorkers: 0 });
     expect(Object.keys(today.vectors)).toHaveLength(12);
     expect(today.thumbnails).toHaveLength(12);
-    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     for (const [name, run] of Object.entries(runs)) {
       expect(problems(run), name).toEqual(problems(today));
       expect(done(run).embedded, name).toBe(12);
@@ -234,7 +242,7 @@ describe('embedding in the worker, cached in IndexedDB (real Chromium, wasm)', (
       expect(run.vectors, name).toEqual(today.vectors);
       expect([...run.thumbnails].sort(), name).toEqual([...today.thumbnails].sort());
     }
-    expect(done(runs['pool sized from the machine']).decodeWorkers).toBe(Math.max(1, cores - 1));
+    expect(done(runs['pool sized from the machine']).decodeWorkers).toBe(await defaultWasmPool(page));
     expect(done(runs['pool of 3']).decodeWorkers).toBe(3);
   });
 

@@ -19,6 +19,14 @@ export interface BareRequest {
   files: File[];
   batchSize: number;
   backend: BackendName;
+  /** Make the pipeline's thumbnails while decoding (long side in px), as the embedding pipeline does; 0/undefined = none. */
+  thumbnailSide?: number;
+  /**
+   * Post `{ phase: 'loaded' }` once the model is loaded and `{ phase: 'decoded' }` once every
+   * image is decoded, each time waiting for a `'go'` message, so the caller can measure the
+   * phases' CPU apart.
+   */
+  pauses?: boolean;
 }
 
 export interface BareResult {
@@ -29,22 +37,36 @@ export interface BareResult {
   backend: string;
 }
 
-self.addEventListener('message', (e: MessageEvent<BareRequest>) => void handle(e));
+let go: (() => void) | null = null;
+self.addEventListener('message', (e: MessageEvent<BareRequest | 'go'>) => {
+  if (e.data === 'go') go?.();
+  else void handle(e.data);
+});
 
-async function handle(e: MessageEvent<BareRequest>): Promise<void> {
+async function handle(request: BareRequest): Promise<void> {
   try {
-    const { modelUrl, files, batchSize, backend } = e.data;
+    const { modelUrl, files, batchSize, backend, thumbnailSide, pauses } = request;
+    const pause = (phase: string) =>
+      pauses
+        ? new Promise<void>((resolve) => {
+            go = resolve;
+            self.postMessage({ phase });
+          })
+        : Promise.resolve();
     const model = await resolveModel({ kind: 'url', url: modelUrl }, () => undefined);
     if (!(await activateBackend(backend))) throw new Error(`${backend} did not start`);
     const encoder = await loadResolved(model);
-    const decoder = new BitmapDecoder();
+    await pause('loaded');
+    const decoder = new BitmapDecoder(thumbnailSide ?? 0);
     const { width, height } = encoder.inputSize;
     const resize = encoder.card.resize ?? 'squash';
     const decoded: DecodedImage[] = [];
     for (let i = 0; i < files.length; i += batchSize) {
       const batch = files.slice(i, i + batchSize).map((f) => new BrowserDatasetFile(f.name, f));
       decoded.push(...(await Promise.all(batch.map((f) => decoder.decode(f, { width, height, resize })))));
+      for (const f of batch) decoder.takeThumbnail(f.path);
     }
+    await pause('decoded');
     const started = performance.now();
     for (let i = 0; i < decoded.length; i += batchSize) await encoder.embed(decoded.slice(i, i + batchSize));
     const inferSeconds = (performance.now() - started) / 1000;

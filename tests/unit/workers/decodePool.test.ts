@@ -67,7 +67,7 @@ async function startPool(workers: FakeWorker[], capacity = 64, fallback?: () => 
 }
 
 describe('decode pool size', () => {
-  it('leaves a core for inference and keeps at least one decode worker', () => {
+  it('with inference on the GPU, leaves a core to feed it and keeps at least one decode worker', () => {
     expect(decodePoolSize(8)).toBe(7);
     expect(decodePoolSize(4)).toBe(3);
     expect(decodePoolSize(2)).toBe(1);
@@ -75,6 +75,20 @@ describe('decode pool size', () => {
     expect(decodePoolSize(undefined)).toBe(1);
     expect(decodePoolSize(0)).toBe(1);
     expect(decodePoolSize(Number.NaN)).toBe(1);
+    expect(decodePoolSize(2, 0)).toBe(1);
+  });
+
+  it('with inference on the CPU, takes only the cores its threads leave free, possibly none', () => {
+    // WASM with one thread per core: no decode worker (decoding between batches, in the embedding worker)
+    expect(decodePoolSize(2, 2)).toBe(0);
+    expect(decodePoolSize(8, 8)).toBe(0);
+    // WASM starts at most 8 threads: the cores above them decode
+    expect(decodePoolSize(12, 8)).toBe(4);
+    // one thread (WASM without cross-origin isolation, or tfjs's cpu backend): the other cores
+    expect(decodePoolSize(2, 1)).toBe(1);
+    expect(decodePoolSize(4, 1)).toBe(3);
+    expect(decodePoolSize(1, 1)).toBe(0);
+    expect(decodePoolSize(undefined, 2)).toBe(0);
   });
 });
 
