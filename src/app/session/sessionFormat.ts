@@ -273,6 +273,12 @@ const UPGRADES: Record<number, (old: Record<string, unknown>) => Record<string, 
  * SessionFormatError naming what is wrong (the caller then starts a fresh session).
  */
 export function readSession(raw: unknown): StoredSession {
+  const record = readPackedSession(raw);
+  return { ...record, dataset: record.dataset ? unpackManifest(record.dataset) : null };
+}
+
+/** The session as `readSession` reads it (checked, upgraded), its manifest still packed: the page unpacks it in a task of its own. */
+export function readPackedSession(raw: unknown): Omit<StoredSession, 'dataset'> & { dataset: PackedManifest | null } {
   if (!isObject(raw)) throw new SessionFormatError('the saved session is not a record');
   let record: Record<string, unknown> = raw;
   const stated = record.version;
@@ -300,7 +306,7 @@ export function readSession(raw: unknown): StoredSession {
   return {
     version: SESSION_SCHEMA_VERSION,
     savedAt: typeof record.savedAt === 'number' ? record.savedAt : 0,
-    dataset: packed ? unpackManifest(packed as unknown as PackedManifest) : null,
+    dataset: packed ? (packed as unknown as PackedManifest) : null,
     encoder: record.encoder as StoredEncoderChoice,
     settings: record.settings as SessionSettings,
     embedded: embedded as EmbeddedState | null,

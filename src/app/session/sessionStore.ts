@@ -21,7 +21,8 @@ import { defaultSettingsForm, type SettingsForm } from '../training/trainingSett
 import { IDLE_RUN, trainRunReducer, type TrainRunAction, type TrainRunView } from '../training/trainRunState';
 import {
   fromManifest,
-  readSession,
+  readPackedSession,
+  unpackManifest,
   SESSION_SCHEMA_VERSION,
   packManifest,
   toManifest,
@@ -139,6 +140,7 @@ export class SessionStore {
     let saved: StoredSession | null = null;
     let upgraded = false;
     let raw: unknown;
+    let packed: PackedManifest | null = null;
     // marks for the reload benchmark: when the app's code ran, and when IndexedDB answered
     performance.mark('studio:restore-start');
     try {
@@ -146,7 +148,10 @@ export class SessionStore {
       performance.mark('studio:session-read');
       // the record's reading, its unpacking and the first render each in a task of their own (with 16,185 images each costs tens of ms)
       await nextTask();
-      if (raw !== undefined) saved = readSession(raw);
+      const packedRecord = raw !== undefined ? readPackedSession(raw) : null;
+      await nextTask();
+      if (packedRecord) saved = { ...packedRecord, dataset: packedRecord.dataset ? unpackManifest(packedRecord.dataset) : null };
+      packed = packedRecord?.dataset ?? null;
       upgraded = saved !== null && (raw as { version?: unknown }).version !== SESSION_SCHEMA_VERSION;
     } catch (e) {
       restoreProblem =
@@ -170,7 +175,6 @@ export class SessionStore {
       return;
     }
     // the record's packed manifest, as read, serves the next saves of this dataset (packing 16,185 rows again costs 30-60 ms)
-    const packed = upgraded ? null : ((raw as { dataset?: PackedManifest | null }).dataset ?? null);
     this.manifestOf = { loaded, manifest: saved.dataset, packed };
     const embedded = saved.embedded;
     const restored: Partial<SessionState> = {
