@@ -139,31 +139,18 @@ export function App() {
     return splitClasses(loaded.dataset.classNames.length, s.split);
   }, [loaded, s.split]);
   const source = useMemo(() => encoderSource(s.encoder), [s.encoder]);
-  const running = s.job.phase === 'running';
+  const embedRunning = s.job.phase === 'running';
   // Steps 4 and 5 follow the store a render behind the first steps: their re-render (tens of
   // ms with 16,185 images) is a transition between clicks and worker messages, not part of them
-  const training = useDeferredValue(
-    useMemo(
-      () => ({ loaded, split, encoder: s.loadedEncoder, encoderSource: source, embeddingRunning: running, head: s.head }),
-      [loaded, split, s.loadedEncoder, source, running, s.head],
-    ),
+  const sectionInputs = useMemo(
+    () => ({ loaded, split, encoder: s.loadedEncoder, encoderSource: source, embeddingRunning: embedRunning, head: s.head }),
+    [loaded, split, s.loadedEncoder, source, embedRunning, s.head],
   );
+  const training = useDeferredValue(sectionInputs);
   const similarity = useDeferredValue(
     useMemo(
-      () => ({
-        loaded,
-        split,
-        encoder: s.loadedEncoder,
-        encoderSource: source,
-        backend: s.backend,
-        cropToBox: s.embedSettings.cropToBox,
-        embeddingRunning: running,
-        head: s.head,
-        onHead: setHead,
-        chosenRunId: s.chosenRunId,
-        onChosenRun: setChosenRun,
-      }),
-      [loaded, split, s.loadedEncoder, source, s.backend, s.embedSettings.cropToBox, running, s.head, s.chosenRunId],
+      () => ({ ...sectionInputs, backend: s.backend, cropToBox: s.embedSettings.cropToBox, onHead: setHead, chosenRunId: s.chosenRunId, onChosenRun: setChosenRun }),
+      [sectionInputs, s.backend, s.embedSettings.cropToBox, s.chosenRunId],
     ),
   );
   const canStart = !loaded ? 'Drop a dataset first.' : !split ? 'The dataset needs at least two classes.' : !source ? 'Choose an encoder.' : null;
@@ -230,7 +217,6 @@ export function App() {
   }
 
   const job = s.job;
-  const embedRunning = job.phase === 'running';
   const images = loaded?.dataset.images.length ?? 0;
   const classes = loaded?.dataset.classNames.length ?? 0;
 

@@ -4,7 +4,7 @@
  * the File itself only for files that are not images (annotations, class lists); the worker
  * answers with the Dataset whose images name their file by its index in what was sent.
  */
-import type { Dataset, ImageRecord } from '../core/data/dataset';
+import { IMAGE_HALVES, type Dataset, type ImageRecord } from '../core/data/dataset';
 import type { DatasetFile } from '../core/data/datasetFile';
 import { nextTask } from './nextTask';
 
@@ -25,15 +25,13 @@ export interface DatasetRequest {
 export interface ImageColumns {
   fileIndex: Int32Array;
   classId: Int32Array;
-  /** Index into HALVES. */
+  /** Index into IMAGE_HALVES. */
   half: Uint8Array;
   /** x1, y1, x2, y2 per image; NaN where the image has no box. */
   box: Float64Array;
   /** Where each box was read; null where there is none. */
   boxSource: (string | null)[];
 }
-
-const HALVES: readonly ImageRecord['half'][] = ['train', 'test', 'all'];
 
 export type DatasetAnswer =
   | { ok: true; dataset: Omit<Dataset, 'images'> & { images: ImageColumns } }
@@ -47,7 +45,7 @@ export function imageColumns(images: readonly ImageRecord[], fileIndex: (image: 
   images.forEach((image, i) => {
     c.fileIndex[i] = fileIndex(image);
     c.classId[i] = image.classId;
-    c.half[i] = HALVES.indexOf(image.half);
+    c.half[i] = IMAGE_HALVES.indexOf(image.half);
     if (image.bbox) c.box.set([image.bbox.x1, image.bbox.y1, image.bbox.x2, image.bbox.y2], 4 * i);
     if (image.boxSource !== undefined) c.boxSource[i] = image.boxSource;
   });
@@ -59,7 +57,7 @@ export async function imagesFromColumns<F extends DatasetFile>(c: ImageColumns, 
   const images: (ImageRecord & { file: F })[] = new Array(c.fileIndex.length);
   for (let i = 0; i < images.length; i++) {
     if (i > 0 && i % perTask === 0) await nextTask();
-    const image: ImageRecord & { file: F } = { file: files[c.fileIndex[i]], classId: c.classId[i], half: HALVES[c.half[i]] };
+    const image: ImageRecord & { file: F } = { file: files[c.fileIndex[i]], classId: c.classId[i], half: IMAGE_HALVES[c.half[i]] };
     if (!Number.isNaN(c.box[4 * i])) image.bbox = { x1: c.box[4 * i], y1: c.box[4 * i + 1], x2: c.box[4 * i + 2], y2: c.box[4 * i + 3] };
     const source = c.boxSource[i];
     if (source !== null) image.boxSource = source;

@@ -200,21 +200,7 @@ describe("the person's path: open the page, drop a folder, get a model, nothing 
   it('a damaged saved session gives a clear message and a fresh session, not a blank page; runs and embeddings are kept', async () => {
     // damaged from a page of the same origin that is not the studio (so no save of the studio's races it)
     await page.goto(new URL('models/mobilenet-v2-1.0-224/NOTICE.md', server.url).href);
-    await page.evaluate(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const open = indexedDB.open('similarity-studio-session');
-          open.onerror = () => reject(open.error);
-          open.onsuccess = () => {
-            const tx = open.result.transaction('session', 'readwrite');
-            tx.objectStore('session').put({ version: 2, dataset: { paths: 'not a list' } }, 'current');
-            tx.oncomplete = () => {
-              open.result.close();
-              resolve();
-            };
-          };
-        }),
-    );
+    await savedSessionRecord(page, { version: 2, dataset: { paths: 'not a list' } });
     await page.goto(server.url);
     const problem = page.getByTestId('session-problem');
     await problem.waitFor({ timeout: 30_000 });
@@ -226,21 +212,37 @@ describe("the person's path: open the page, drop a folder, get a model, nothing 
   });
 });
 
-/** When the saved session record was written (its `savedAt`), read from the page's IndexedDB. */
-function savedSessionAt(page: Page): Promise<number> {
+/**
+ * The saved session record in the page's IndexedDB (the page must be of the studio's origin),
+ * as it was before `replacement`, when given, is written in its place.
+ */
+function savedSessionRecord(page: Page, replacement?: unknown): Promise<{ savedAt?: number } | undefined> {
   return page.evaluate(
-    () =>
-      new Promise<number>((resolve, reject) => {
+    (replacement) =>
+      new Promise<{ savedAt?: number } | undefined>((resolve, reject) => {
         const open = indexedDB.open('similarity-studio-session');
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
-          const get = open.result.transaction('session').objectStore('session').get('current');
-          get.onerror = () => reject(get.error);
-          get.onsuccess = () => {
+          const tx = open.result.transaction('session', replacement === undefined ? 'readonly' : 'readwrite');
+          const store = tx.objectStore('session');
+          const read = store.get('current');
+          read.onsuccess = () => {
+            if (replacement !== undefined) store.put(replacement, 'current');
+          };
+          tx.onerror = () => reject(tx.error);
+          tx.oncomplete = () => {
             open.result.close();
-            resolve((get.result as { savedAt: number }).savedAt);
+            resolve(read.result as { savedAt?: number } | undefined);
           };
         };
       }),
+    replacement,
   );
+}
+
+/** When the saved session record was written (its `savedAt`). */
+async function savedSessionAt(page: Page): Promise<number> {
+  const savedAt = (await savedSessionRecord(page))?.savedAt;
+  if (typeof savedAt !== 'number') throw new Error('The page has no saved session record with a savedAt.');
+  return savedAt;
 }

@@ -1,6 +1,6 @@
-import { nextTask } from '../../workers/nextTask';
 import { withEmbeddingNotes } from '../../core/data/dataset';
 import { loadDatasetOffThread } from '../../workers/datasetClient';
+import { nextTask } from '../../workers/nextTask';
 import { IDLE_JOB } from '../embedding/embedJobState';
 import { session } from '../session/sessionStore';
 import { sameDataset, toManifest } from '../session/sessionFormat';

@@ -3,7 +3,7 @@
  * (no IndexedDB, no DOM), so saving, restoring, upgrading an older record and refusing a
  * corrupt one are tested in Node; `storage/sessionDb.ts` only reads and writes the record.
  */
-import type { Dataset, DatasetProblem, ImageRecord, LayoutName } from '../../core/data/dataset';
+import { IMAGE_HALVES, type Dataset, type DatasetProblem, type ImageRecord, type LayoutName } from '../../core/data/dataset';
 import { detachedFile } from '../../core/data/datasetFile';
 import type { BackendName, BaselineMetrics, EncoderSummary } from '../../workers/embedProtocol';
 import type { TrainBackendChoice } from '../../workers/trainProtocol';
@@ -43,13 +43,12 @@ export interface PackedManifest extends Omit<DatasetManifest, 'paths' | 'sizes' 
   sizes: Float64Array;
   dates: Float64Array;
   classIds: Int32Array;
-  /** Index into HALVES. */
+  /** Index into IMAGE_HALVES. */
   halves: Uint8Array;
   /** Four numbers per image, NaN for an image without a box. */
   boxes: Float64Array;
 }
 
-const HALVES: readonly ImageRecord['half'][] = ['train', 'test', 'all'];
 const PATH_SEPARATOR = '\u0000';
 
 export function packManifest(m: DatasetManifest): PackedManifest {
@@ -62,7 +61,7 @@ export function packManifest(m: DatasetManifest): PackedManifest {
     sizes: Float64Array.from(sizes),
     dates: Float64Array.from(dates),
     classIds: Int32Array.from(classIds),
-    halves: Uint8Array.from(halves, (h) => HALVES.indexOf(h)),
+    halves: Uint8Array.from(halves, (h) => IMAGE_HALVES.indexOf(h)),
     boxes: packedBoxes,
   };
 }
@@ -78,7 +77,7 @@ export function unpackManifest(p: PackedManifest): DatasetManifest {
     sizes: Array.from(sizes),
     dates: Array.from(dates),
     classIds: Array.from(classIds),
-    halves: Array.from(halves, (h) => HALVES[h]),
+    halves: Array.from(halves, (h) => IMAGE_HALVES[h]),
     boxes: Array.from({ length: n }, (_, i) => box(i)),
   };
 }
@@ -207,7 +206,7 @@ function packedManifestProblem(m: Record<string, unknown>): string | null {
   if (!(m.classIds instanceof Int32Array) || m.classIds.length !== n || m.classIds.some((c) => c < 0 || c >= classes)) {
     return 'the labels do not match the file list and the class list';
   }
-  if (!(m.halves instanceof Uint8Array) || m.halves.length !== n || m.halves.some((h) => h >= HALVES.length)) return 'the halves do not match the file list';
+  if (!(m.halves instanceof Uint8Array) || m.halves.length !== n || m.halves.some((h) => h >= IMAGE_HALVES.length)) return 'the halves do not match the file list';
   if (!(m.boxes instanceof Float64Array) || m.boxes.length !== 4 * n) return 'the boxes do not match the file list';
   return sharedManifestProblem(m);
 }
@@ -273,7 +272,11 @@ const UPGRADES: Record<number, (old: Record<string, unknown>) => Record<string, 
  * SessionFormatError naming what is wrong (the caller then starts a fresh session).
  */
 export function readSession(raw: unknown): StoredSession {
-  const record = readPackedSession(raw);
+  return unpackSession(readPackedSession(raw));
+}
+
+/** A session read by `readPackedSession`, its manifest unpacked. */
+export function unpackSession(record: Omit<StoredSession, 'dataset'> & { dataset: PackedManifest | null }): StoredSession {
   return { ...record, dataset: record.dataset ? unpackManifest(record.dataset) : null };
 }
 

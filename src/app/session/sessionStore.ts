@@ -22,7 +22,7 @@ import { IDLE_RUN, trainRunReducer, type TrainRunAction, type TrainRunView } fro
 import {
   fromManifest,
   readPackedSession,
-  unpackManifest,
+  unpackSession,
   SESSION_SCHEMA_VERSION,
   packManifest,
   toManifest,
@@ -139,18 +139,17 @@ export class SessionStore {
     let restoreProblem: string | null = null;
     let saved: StoredSession | null = null;
     let upgraded = false;
-    let raw: unknown;
     let packed: PackedManifest | null = null;
     // marks for the reload benchmark: when the app's code ran, and when IndexedDB answered
     performance.mark('studio:restore-start');
     try {
-      raw = await readSessionRecord();
+      const raw = await readSessionRecord();
       performance.mark('studio:session-read');
       // the record's reading, its unpacking and the first render each in a task of their own (with 16,185 images each costs tens of ms)
       await nextTask();
       const packedRecord = raw !== undefined ? readPackedSession(raw) : null;
       await nextTask();
-      if (packedRecord) saved = { ...packedRecord, dataset: packedRecord.dataset ? unpackManifest(packedRecord.dataset) : null };
+      if (packedRecord) saved = unpackSession(packedRecord);
       packed = packedRecord?.dataset ?? null;
       upgraded = saved !== null && (raw as { version?: unknown }).version !== SESSION_SCHEMA_VERSION;
     } catch (e) {

@@ -11,6 +11,9 @@ export interface BoundingBox {
   y2: number;
 }
 
+/** The halves an image can come from, in a fixed order: packed columns store an image's half as its index here. */
+export const IMAGE_HALVES: readonly ImageRecord['half'][] = ['train', 'test', 'all'];
+
 /** One labelled image of the merged dataset. */
 export interface ImageRecord {
   file: DatasetFile;
