@@ -19,10 +19,12 @@ import { session, splitKey, useSession } from './session/sessionStore';
 import { Step, type StepState } from './shell/Step';
 import { isLive } from './training/trainRunState';
 import { topBlocksOf } from './training/trainingSettings';
+import { icuReady } from '../workers/icuWarmup';
 
-// Steps 4 and 5 (charts, exports, search, map) are chunks of their own, fetched at once but
-// evaluated apart from the first bundle: the page's first task evaluates less.
-const trainingChunk = import('./training/TrainingPanel');
+// Steps 4 and 5 (charts, exports, search, map) are chunks of their own, evaluated apart from
+// the first bundle: the page's first task evaluates less. The charts' library makes Intl
+// objects as it loads, so its chunk waits for ICU's data (loaded by a worker).
+const trainingChunk = icuReady().then(() => import('./training/TrainingPanel'));
 const similarityChunk = import('./search/SimilaritySection');
 // both are memo components: an embedding's progress (several events a second) re-renders the
 // first steps only, as long as their props stay stable (no inline functions here)

@@ -170,7 +170,8 @@ export class EmbeddingCache {
       const bytes = count * set.featureSize * (set.cut ? 2 : 4) + keyChars * 2;
       out.push({ ...set, count, bytes, bytesPerImage: count ? bytes / count : set.featureSize * (set.cut ? 2 : 4) });
     }
-    return out.sort((a, b) => a.modelName.localeCompare(b.modelName));
+    // code-unit order: localeCompare would load ICU's collation data on the page's main thread
+    return out.sort((a, b) => (a.modelName < b.modelName ? -1 : a.modelName > b.modelName ? 1 : 0));
   }
 
   /** Deletes one set's embeddings (or cut maps) and its record. */

@@ -38,6 +38,66 @@ describe('a production build (vite build + vite preview): cross-origin isolated,
     rmSync(folder, { recursive: true, force: true });
   });
 
+  it("starts without loading ICU's data on the main thread: every Intl use waits for the worker that loads it", async () => {
+    // the first Intl object a page makes costs its main thread 34-117 ms (ICU's data); the
+    // page's own code uses none as it starts, and the charts' library (which makes two as it
+    // loads) waits for the worker to have loaded the data (icuWarmup.ts)
+    const fresh = await browser.context.newPage();
+    // the warm-up worker's script comes 2 s late (its fallback waits 3 s), so that anything
+    // not waiting for it makes its Intl objects first and is caught
+    const lateWarmUp = /icuWarmupWorker[^/]*\.js$/;
+    await browser.context.route(lateWarmUp, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await route.continue();
+    });
+    await fresh.addInitScript(() => {
+      const calls: { what: string; at: number }[] = [];
+      (window as unknown as { __intlCalls: typeof calls }).__intlCalls = calls;
+      const note = (what: string) => calls.push({ what, at: performance.now() });
+      const intl = Intl as unknown as Record<string, object>;
+      for (const name of ['NumberFormat', 'DateTimeFormat', 'Collator', 'PluralRules', 'RelativeTimeFormat', 'ListFormat', 'Segmenter', 'DisplayNames']) {
+        const original = intl[name] as (new (...a: unknown[]) => object) | undefined;
+        if (!original) continue;
+        intl[name] = new Proxy(original, {
+          construct: (target, args, newTarget) => (note(name), Reflect.construct(target, args, newTarget) as object),
+          apply: (target, self, args) => (note(name), Reflect.apply(target as unknown as (...a: unknown[]) => unknown, self, args) as object),
+        });
+      }
+      const methods: [object, string][] = [
+        [String.prototype, 'localeCompare'],
+        [Number.prototype, 'toLocaleString'],
+        [Array.prototype, 'toLocaleString'],
+        [Date.prototype, 'toLocaleString'],
+        [Date.prototype, 'toLocaleDateString'],
+        [Date.prototype, 'toLocaleTimeString'],
+      ];
+      for (const [proto, name] of methods) {
+        const holder = proto as Record<string, (...a: unknown[]) => unknown>;
+        const original = holder[name];
+        holder[name] = function (this: unknown, ...args: unknown[]) {
+          note(name);
+          return original.apply(this, args);
+        };
+      }
+    });
+    try {
+      await fresh.goto(server.url);
+      await fresh.getByTestId('train-start').waitFor({ state: 'attached', timeout: 60_000 });
+      const { calls, ready } = await fresh.evaluate(() => ({
+        calls: (window as unknown as { __intlCalls: { what: string; at: number }[] }).__intlCalls,
+        ready: performance.getEntriesByName('studio:icu-ready')[0]?.startTime ?? null,
+      }));
+      expect(ready, 'the ICU warm-up never finished').not.toBeNull();
+      expect(ready!, 'the warm-up worker was not delayed').toBeGreaterThan(2000);
+      // the charts' library is loaded (so its Intl objects were made), and none came early
+      expect(calls.map((c) => c.what)).toContain('NumberFormat');
+      expect(calls.filter((c) => c.at < ready!)).toEqual([]);
+    } finally {
+      await browser.context.unroute(lateWarmUp);
+      await fresh.close();
+    }
+  });
+
   it('embeds on wasm with one thread per logical core, then trains on it in the training worker', async () => {
     await page.goto(server.url);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);

@@ -44,7 +44,10 @@ export function useFolderDrop(onDrop: (folder: Promise<PickedFolder>) => void, o
     window.addEventListener('dragover', overHandler);
     window.addEventListener('dragleave', leave);
     window.addEventListener('drop', drop);
+    // says the page takes a drop now (end-to-end tests drop only then, as a person would once the page shows)
+    document.documentElement.dataset.folderDrop = 'ready';
     return () => {
+      delete document.documentElement.dataset.folderDrop;
       window.removeEventListener('drop', ended, { capture: true });
       window.removeEventListener('dragend', ended, { capture: true });
       window.removeEventListener('dragenter', enter);

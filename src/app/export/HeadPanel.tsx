@@ -4,7 +4,7 @@ import { liveRunIds, type RunRecord } from '../../storage/runHistory';
 import type { EncoderSource } from '../../workers/embedProtocol';
 import type { EvaluationOptions, TunedFeatureCount, TunedTopSpec } from '../../workers/searchProtocol';
 import type { RetrievalSummary } from '../../workers/trainProtocol';
-import { formatPercent } from '../format';
+import { formatCount, formatPercent } from '../format';
 import { Panel } from '../shell/Panel';
 import { displayStatus, runHistory, runName, summaryOf } from '../training/runHistoryStore';
 import { embedClient } from '../embedClientInstance';
@@ -306,15 +306,15 @@ export function HeadPanel(props: {
             <span data-testid="head-tuned-features" data-cached={metrics.tunedFeatures.cached} data-computed={metrics.tunedFeatures.computed}>
               {' '}
               {metrics.tunedFeatures.computed
-                ? `${metrics.tunedFeatures.computed.toLocaleString('en')} computed now${metrics.tunedFeatures.cached ? `, ${metrics.tunedFeatures.cached.toLocaleString('en')} from the cache` : ''}.`
-                : `All ${metrics.tunedFeatures.cached.toLocaleString('en')} read from the cache.`}
+                ? `${formatCount(metrics.tunedFeatures.computed)} computed now${metrics.tunedFeatures.cached ? `, ${formatCount(metrics.tunedFeatures.cached)} from the cache` : ''}.`
+                : `All ${formatCount(metrics.tunedFeatures.cached)} read from the cache.`}
             </span>
           )}
         </p>
       )}
       {metrics.progress && (
         <p className="hint" data-testid="head-progress" data-done={metrics.progress.done} data-total={metrics.progress.total}>
-          {metrics.progress.stage}: {metrics.progress.done.toLocaleString('en')} of {metrics.progress.total.toLocaleString('en')}…{' '}
+          {metrics.progress.stage}: {formatCount(metrics.progress.done)} of {formatCount(metrics.progress.total)}…{' '}
           {onCancelMeasuring && (
             <button type="button" data-testid="head-progress-cancel" onClick={onCancelMeasuring}>
               Cancel

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { EmbeddingCache } from '../../storage/embeddingCache';
 import { liveRunIds, type RunRecord } from '../../storage/runHistory';
-import { formatPercent, formatSeconds } from '../format';
+import { formatCount, formatPercent, formatSeconds } from '../format';
 import { session } from '../session/sessionStore';
 import { Panel } from '../shell/Panel';
 import { CompareCharts, RunCharts } from './RunCharts';
@@ -111,7 +111,7 @@ export function RunHistoryPanel(props: { refreshKey: number; activeRunId: string
                     {run.about.startedFrom && <div className="hint">continued from {run.about.startedFrom}</div>}
                     {run.fineTuning && (
                       <div className="hint" data-testid="run-fine-tuned">
-                        fine-tuned the top from {run.fineTuning.cut} ({run.fineTuning.parameters.top.toLocaleString('en')} parameters)
+                        fine-tuned the top from {run.fineTuning.cut} ({formatCount(run.fineTuning.parameters.top)} parameters)
                       </div>
                     )}
                   </td>

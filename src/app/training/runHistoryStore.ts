@@ -1,6 +1,7 @@
 import type { RunRecord } from '../../storage/runHistory';
 import { RunHistory } from '../../storage/runHistory';
 import type { RunSummary } from '../../workers/trainProtocol';
+import { formatLocalTime } from '../format';
 
 let opened: Promise<RunHistory> | null = null;
 
@@ -103,7 +104,5 @@ export function summaryOf(run: RunRecord): RunSummary {
 }
 
 export function runName(run: RunRecord): string {
-  const d = new Date(run.createdAt);
-  const time = `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`;
-  return `${time} · ${run.about.encoderName}`;
+  return `${formatLocalTime(run.createdAt)} · ${run.about.encoderName}`;
 }

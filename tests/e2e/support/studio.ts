@@ -104,6 +104,8 @@ export async function launchBrowser(profile = mkdtempSync(path.join(os.tmpdir(),
  */
 export async function dropFolder(browser: Browser, folder: string, at = { x: 400, y: 300 }): Promise<void> {
   if (!statSync(folder).isDirectory()) throw new Error(`${folder} is not a folder`);
+  // as a person would: once the page shows and takes a drop (its listeners are on)
+  await browser.page.locator('html[data-folder-drop="ready"]').waitFor({ state: 'attached', timeout: 60_000 });
   const cdp = await browser.context.newCDPSession(browser.page);
   const data = { items: [], files: [path.resolve(folder)], dragOperationsMask: 1 };
   try {
