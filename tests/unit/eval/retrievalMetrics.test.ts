@@ -171,6 +171,16 @@ describe('retrievalMetrics', () => {
     }
   });
 
+  it('normalises a tensor as the values are normalised, a zero row included, in consecutive and sampled blocks', async () => {
+    const { emb, labels } = clustered(90, 5, 6, 4, 2);
+    emb.fill(0, 10 * 5, 11 * 5);
+    const x = tf.tensor2d(emb, [90, 5]);
+    for (const opts of [{ blockSize: 4 }, { blockSize: 90 }, { queryCount: 30, seed: 5, blockSize: 7 }]) {
+      expect(await retrievalMetrics(x, 5, labels, opts)).toEqual(await retrievalMetrics(emb, 5, labels, opts));
+    }
+    x.dispose();
+  });
+
   it('rejects mismatched sizes', async () => {
     await expect(retrievalMetrics(new Float32Array(5), 2, new Int32Array(3))).rejects.toThrow(/rows/);
   });
