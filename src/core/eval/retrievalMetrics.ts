@@ -100,12 +100,11 @@ export async function retrievalMetrics(
     return { rPrecision: NaN, rPrecisionMacro: NaN, precisionAt1: NaN, mapAtR: NaN, queryCount: 0, skippedQueries: skipped };
   }
 
-  const blockSize = Math.max(
-    1,
-    Math.floor(opts.blockSize ?? Math.max(1, Math.min(2048, Math.floor(4_000_000 / n)))),
-  );
+  const blockSize = Math.max(1, Math.floor(opts.blockSize ?? queryBlockSize(n)));
 
   const prepared = prepareGallery(embeddings, n, dim, distance);
+  // every item a query, in order (the exact evaluation): the similarity matrix is symmetric
+  const symmetric = queries.length === n && n * n <= 2 * SYMMETRIC_MAX_FLOATS ? symmetricDots(prepared, blockSize) : null;
   let sumHits = 0;
   let sumR = 0;
   let sumRatio = 0;
@@ -116,7 +115,7 @@ export async function retrievalMetrics(
       const b = Math.min(blockSize, queries.length - start);
       const block = Int32Array.from(queries.slice(start, start + b));
       const ranks = Int32Array.from(block, (q) => (classSize.get(labels[q]) as number) - 1);
-      const nearestT = blockNearest(prepared, block, k);
+      const nearestT = blockNearest(prepared, block, k, symmetric ? () => symmetric.dots(start / blockSize) : null);
       let nearest: Int32Array;
       try {
         nearest = (await nearestT.data()) as Int32Array;
@@ -144,6 +143,7 @@ export async function retrievalMetrics(
     }
   } finally {
     tf.dispose([prepared.rows, prepared.transposed]);
+    symmetric?.dispose();
     if (prepared.squaredNorms) prepared.squaredNorms.dispose();
   }
 
@@ -156,6 +156,11 @@ export async function retrievalMetrics(
     queryCount: m,
     skippedQueries: skipped,
   };
+}
+
+/** The default queries per block over `n` items: about 4M similarities held at a time. */
+export function queryBlockSize(n: number): number {
+  return Math.max(1, Math.min(2048, Math.floor(4_000_000 / n)));
 }
 
 interface PreparedGallery {
@@ -198,16 +203,58 @@ function prepareGallery(embeddings: Embeddings, n: number, dim: number, distance
  * the caller counts the first R_q). Its rows are sliced when the block is a run of consecutive
  * items (every exact evaluation): WASM's gather takes ~75 ms for 971 rows of 1,280.
  */
-function blockNearest(g: PreparedGallery, block: Int32Array, k: number): tf.Tensor {
+function blockNearest(g: PreparedGallery, block: Int32Array, k: number, dots: (() => tf.Tensor2D) | null): tf.Tensor {
   return tf.tidy(() => {
     const n = g.rows.shape[0];
     const q = tf.tensor1d(block, 'int32');
     const consecutive = block.every((v, i) => v === block[0] + i);
-    let sims = tf.matMul(consecutive ? tf.slice(g.rows, block[0], block.length) : tf.gather(g.rows, q), g.transposed);
+    let sims = dots ? dots() : tf.matMul(consecutive ? tf.slice(g.rows, block[0], block.length) : tf.gather(g.rows, q), g.transposed);
     if (g.squaredNorms) sims = tf.sub(tf.mul(sims, 2), g.squaredNorms);
     // a NaN similarity ranks last; the query itself never (below everything)
     sims = tf.where(tf.isNaN(sims), tf.fill(sims.shape, NAN_SIMILARITY), sims);
     sims = tf.where(tf.cast(tf.oneHot(q, n), 'bool'), tf.fill(sims.shape, -Infinity), sims);
     return tf.topk(sims, k, true).indices;
   });
+}
+
+/** Pieces kept for later blocks by the symmetric evaluation: about N²/2 floats (64 MB at this cap, N ≈ 5,600). */
+const SYMMETRIC_MAX_FLOATS = 16_000_000;
+
+/**
+ * The dot products of query block i (items i·blockSize onward, every item a query, in order)
+ * with every item, computed only against its own and later blocks: the piece against an
+ * earlier block j is the transpose of the one block j computed against block i, the same
+ * products summed in the same order, so the same values. About halves an exact evaluation's
+ * matMul work, which is most of its time (bench:train-vs-torch). The pieces for later blocks
+ * are kept until those blocks take them. Call `dots` for each block in order, inside a tidy.
+ */
+function symmetricDots(g: PreparedGallery, blockSize: number): { dots(i: number): tf.Tensor2D; dispose(): void } {
+  const n = g.rows.shape[0];
+  const blocks = Math.ceil(n / blockSize);
+  const size = (j: number) => Math.min(blockSize, n - j * blockSize);
+  // each block of gallery columns its own tensor, so the matMul packs each once
+  const columns = Array.from({ length: blocks }, (_, j) => tf.slice(g.transposed, [0, j * blockSize], [-1, size(j)]) as tf.Tensor2D);
+  const waiting = new Map<number, tf.Tensor2D>();
+  return {
+    dots(i: number): tf.Tensor2D {
+      const rows = tf.slice(g.rows, i * blockSize, size(i)) as tf.Tensor2D;
+      const pieces: tf.Tensor2D[] = [];
+      for (let j = 0; j < blocks; j++) {
+        if (j < i) {
+          const earlier = waiting.get(j * blocks + i)!;
+          waiting.delete(j * blocks + i);
+          pieces.push(tf.transpose(earlier));
+          earlier.dispose();
+        } else {
+          const piece = tf.matMul(rows, columns[j]) as tf.Tensor2D;
+          if (j > i) waiting.set(i * blocks + j, tf.keep(piece));
+          pieces.push(piece);
+        }
+      }
+      return pieces.length === 1 ? pieces[0] : (tf.concat(pieces, 1) as tf.Tensor2D);
+    },
+    dispose() {
+      tf.dispose([...columns, ...waiting.values()]);
+    },
+  };
 }
