@@ -104,7 +104,7 @@ export async function retrievalMetrics(
 
   const prepared = prepareGallery(embeddings, n, dim, distance);
   // every item a query, in order (the exact evaluation): the similarity matrix is symmetric
-  const symmetric = queries.length === n && n * n <= 2 * SYMMETRIC_MAX_FLOATS ? symmetricDots(prepared, blockSize) : null;
+  const symmetric = queries.length === n && halvesExactEvaluation(n) ? symmetricDots(prepared, blockSize) : null;
   let sumHits = 0;
   let sumR = 0;
   let sumRatio = 0;
@@ -217,8 +217,14 @@ function blockNearest(g: PreparedGallery, block: Int32Array, k: number, dots: ((
   });
 }
 
-/** Pieces kept for later blocks by the symmetric evaluation: about N²/2 floats (64 MB at this cap, N ≈ 5,600). */
-const SYMMETRIC_MAX_FLOATS = 16_000_000;
+/**
+ * Whether an exact evaluation of `n` items computes only half the similarity matrix
+ * (`symmetricDots`): the pieces it keeps for later blocks, about n²/2 floats, stay within
+ * 64 MB (n up to about 5,600).
+ */
+export function halvesExactEvaluation(n: number): boolean {
+  return n * n <= 32_000_000;
+}
 
 /**
  * The dot products of query block i (items i·blockSize onward, every item a query, in order)
