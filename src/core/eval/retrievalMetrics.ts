@@ -105,6 +105,7 @@ export async function retrievalMetrics(
   const prepared = prepareGallery(embeddings, n, dim, distance);
   // every item a query, in order (the exact evaluation): the similarity matrix is symmetric
   const symmetric = queries.length === n && halvesExactEvaluation(n) ? symmetricDots(prepared, blockSize) : null;
+  const mayBeNaN = await similaritiesMayBeNaN(prepared);
   let sumHits = 0;
   let sumR = 0;
   let sumRatio = 0;
@@ -115,7 +116,7 @@ export async function retrievalMetrics(
       const b = Math.min(blockSize, queries.length - start);
       const block = Int32Array.from(queries.slice(start, start + b));
       const ranks = Int32Array.from(block, (q) => (classSize.get(labels[q]) as number) - 1);
-      const nearestT = blockNearest(prepared, block, k, symmetric ? () => symmetric.dots(start / blockSize) : null);
+      const nearestT = blockNearest(prepared, block, k, mayBeNaN, symmetric ? () => symmetric.dots(start / blockSize) : null);
       let nearest: Int32Array;
       try {
         nearest = (await nearestT.data()) as Int32Array;
@@ -201,20 +202,49 @@ function prepareGallery(embeddings: Embeddings, n: number, dim: number, distance
 /**
  * For each query of the block, the indices of its k nearest other items, nearest first (b x k;
  * the caller counts the first R_q). Its rows are sliced when the block is a run of consecutive
- * items (every exact evaluation): WASM's gather takes ~75 ms for 971 rows of 1,280.
+ * items (every exact evaluation): WASM's gather takes ~75 ms for 971 rows of 1,280. `dots`,
+ * when given, makes the block's dot products with the query itself already at -Infinity.
  */
-function blockNearest(g: PreparedGallery, block: Int32Array, k: number, dots: (() => tf.Tensor2D) | null): tf.Tensor {
+function blockNearest(
+  g: PreparedGallery,
+  block: Int32Array,
+  k: number,
+  mayBeNaN: boolean,
+  dots: (() => tf.Tensor2D) | null,
+): tf.Tensor {
   return tf.tidy(() => {
     const n = g.rows.shape[0];
     const q = tf.tensor1d(block, 'int32');
     const consecutive = block.every((v, i) => v === block[0] + i);
     let sims = dots ? dots() : tf.matMul(consecutive ? tf.slice(g.rows, block[0], block.length) : tf.gather(g.rows, q), g.transposed);
     if (g.squaredNorms) sims = tf.sub(tf.mul(sims, 2), g.squaredNorms);
-    // a NaN similarity ranks last; the query itself never (below everything)
-    sims = tf.where(tf.isNaN(sims), tf.fill(sims.shape, NAN_SIMILARITY), sims);
-    sims = tf.where(tf.cast(tf.oneHot(q, n), 'bool'), tf.fill(sims.shape, -Infinity), sims);
+    // a NaN similarity ranks last; the query itself never (below everything). The two orders
+    // agree: a query's own NaN ends at -Infinity either way
+    if (mayBeNaN) sims = tf.where(tf.isNaN(sims), tf.fill(sims.shape, NAN_SIMILARITY), sims);
+    if (!dots) sims = tf.where(tf.cast(tf.oneHot(q, n), 'bool'), tf.fill(sims.shape, -Infinity), sims);
     return tf.topk(sims, k, true).indices;
   });
+}
+
+/**
+ * False when no similarity can be NaN, so that replacing NaNs changes nothing and is skipped
+ * (a [block, N] select, ~24 ms a block on WASM): every gallery value finite, and for euclidean
+ * every squared norm below 1e37, which bounds every 2 q·g − |g|² far below float32's max
+ * (|q·g| ≤ max |x|²; cosine rows have norm 1 or 0). One value read back.
+ */
+async function similaritiesMayBeNaN(g: PreparedGallery): Promise<boolean> {
+  // x · 0 is NaN exactly where x is not finite, and a sum with a NaN is NaN
+  const check = tf.tidy(() => {
+    const finite = tf.sum(tf.mul(g.rows, 0));
+    return g.squaredNorms ? tf.stack([finite, tf.max(g.squaredNorms), tf.sum(tf.mul(g.squaredNorms, 0))]) : tf.reshape(finite, [1]);
+  });
+  try {
+    const [rowsZero, maxSquaredNorm, normsZero] = Array.from((await check.data()) as Float32Array);
+    if (rowsZero !== 0) return true;
+    return g.squaredNorms !== null && !(normsZero === 0 && maxSquaredNorm < 1e37);
+  } finally {
+    check.dispose();
+  }
 }
 
 /**
@@ -232,18 +262,20 @@ export function halvesExactEvaluation(n: number): boolean {
  * earlier block j is the transpose of the one block j computed against block i, the same
  * products summed in the same order, so the same values. About halves an exact evaluation's
  * matMul work, which is most of its time (bench:train-vs-torch). The pieces for later blocks
- * are kept until those blocks take them. Call `dots` for each block in order, inside a tidy.
+ * are kept until those blocks take them. The queries' own entries come at -Infinity. Call
+ * `dots` for each block in order, inside a tidy.
  */
 function symmetricDots(g: PreparedGallery, blockSize: number): { dots(i: number): tf.Tensor2D; dispose(): void } {
   const n = g.rows.shape[0];
   const blocks = Math.ceil(n / blockSize);
   const size = (j: number) => Math.min(blockSize, n - j * blockSize);
+  const rowBlocks = Array.from({ length: blocks }, (_, j) => tf.slice(g.rows, j * blockSize, size(j)) as tf.Tensor2D);
   // each block of gallery columns its own tensor, so the matMul packs each once
-  const columns = Array.from({ length: blocks }, (_, j) => tf.slice(g.transposed, [0, j * blockSize], [-1, size(j)]) as tf.Tensor2D);
+  const columns = rowBlocks.map((r) => tf.transpose(r));
   const waiting = new Map<number, tf.Tensor2D>();
   return {
     dots(i: number): tf.Tensor2D {
-      const rows = tf.slice(g.rows, i * blockSize, size(i)) as tf.Tensor2D;
+      const rows = rowBlocks[i];
       const pieces: tf.Tensor2D[] = [];
       for (let j = 0; j < blocks; j++) {
         if (j < i) {
@@ -254,13 +286,15 @@ function symmetricDots(g: PreparedGallery, blockSize: number): { dots(i: number)
         } else {
           const piece = tf.matMul(rows, columns[j]) as tf.Tensor2D;
           if (j > i) waiting.set(i * blocks + j, tf.keep(piece));
-          pieces.push(piece);
+          // the queries themselves, on this piece's diagonal, rank below everything
+          const b = size(i);
+          pieces.push(j > i ? piece : (tf.where(tf.cast(tf.eye(b), 'bool'), tf.fill([b, b], -Infinity), piece) as tf.Tensor2D));
         }
       }
       return pieces.length === 1 ? pieces[0] : (tf.concat(pieces, 1) as tf.Tensor2D);
     },
     dispose() {
-      tf.dispose([...columns, ...waiting.values()]);
+      tf.dispose([...rowBlocks, ...columns, ...waiting.values()]);
     },
   };
 }

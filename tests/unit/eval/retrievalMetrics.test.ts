@@ -181,6 +181,23 @@ describe('retrievalMetrics', () => {
     x.dispose();
   });
 
+  it('ranks a NaN similarity last, on CPU and WASM', async () => {
+    // class 0: two close vectors and a NaN one; class 1: three close vectors
+    const emb = Float32Array.from([1, 0, 0.9, 0.1, NaN, NaN, 0, 1, 0.1, 0.9, 0.2, 0.8]);
+    const labels = Int32Array.from([0, 0, 0, 1, 1, 1]);
+    // the class-0 queries find each other, then a class-1 item before the NaN; the NaN query
+    // sees only NaNs, tied, so the lowest indices (class 0); class 1 finds itself: 10 of 12
+    const expected = 10 / 12;
+    expect((await retrievalMetrics(emb, 2, labels)).rPrecision).toBeCloseTo(expected, 12);
+    await import('@tensorflow/tfjs-backend-wasm');
+    try {
+      expect(await tf.setBackend('wasm')).toBe(true);
+      expect((await retrievalMetrics(emb, 2, labels)).rPrecision).toBeCloseTo(expected, 12);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
   it('rejects mismatched sizes', async () => {
     await expect(retrievalMetrics(new Float32Array(5), 2, new Int32Array(3))).rejects.toThrow(/rows/);
   });
