@@ -1,7 +1,8 @@
 """The studio's head step on PyTorch CPU, for tests/bench/trainVsTorch.ts: the recipe's
 SkipConnectionHead (dropout 0.1, gates -4), batch-hard triplet loss on the cosine distance
 (1 - cos) / 2 with margin 0.5, Adam 3e-3; the same vectors and the same batch indices as the
-tfjs run (read from the folder the TS side wrote); prints one JSON line of timings."""
+tfjs run (read from the folder the TS side wrote); prints one JSON line of timings, with the
+step's and the exact evaluation's matrix products timed apart (their GFLOPS)."""
 import json, os, sys, time
 import numpy as np
 import torch
@@ -92,6 +93,33 @@ for epoch in range(epochs + 1):  # the first epoch warms up and is not counted
         eval_times.append(time.perf_counter() - t)
 
 median = lambda xs: float(np.median(xs))
+
+
+def time_gemm(m, k, n, reps=7):
+    """Median seconds of one m x k by k x n product, new operands each time (as in a step)."""
+    pairs = [(torch.randn(m, k), torch.randn(k, n)) for _ in range(reps + 1)]
+    times = []
+    for i, (a, b) in enumerate(pairs):
+        t = time.perf_counter()
+        a @ b
+        if i:
+            times.append(time.perf_counter() - t)
+    return median(times)
+
+
+# the step's products timed apart (the shapes the TS side lists), and the exact evaluation's
+# similarity products as r_precision runs them (1,024-row blocks against the whole set)
+gemms = []
+for g in spec.get("gemms", []):
+    seconds = time_gemm(g["m"], g["k"], g["n"])
+    gemms.append({**g, "ms": round(seconds * 1000, 3), "gflops": round(2 * g["m"] * g["k"] * g["n"] / seconds / 1e9, 1)})
+normalised = torch.nn.functional.normalize(out, dim=1)
+eval_gemm_times = []
+for _ in range(3):
+    t = time.perf_counter()
+    for start in range(0, n_val, 1024):
+        normalised[start:start + 1024] @ normalised.T
+    eval_gemm_times.append(time.perf_counter() - t)
 # which BLAS torch's CPU matMuls went through: Debian's reference libblas is ~50x slower than OpenBLAS
 blas = sorted({line.split()[-1] for line in open("/proc/self/maps") if "blas" in line.lower() and line.split()[-1].startswith("/")})
 print(json.dumps({
@@ -102,6 +130,10 @@ print(json.dumps({
     "secondsPerEpoch": median(epoch_times),
     "secondsPerValidationLoss": median(val_times),
     "secondsPerEvaluation": median(eval_times),
+    "gemms": gemms,
+    "gemmSecondsPerStep": sum(g["ms"] * g["count"] for g in gemms) / 1000,
+    "evaluationGemmSeconds": median(eval_gemm_times),
+    "evaluationGemmGflops": round(2 * n_val * n_val * dim / median(eval_gemm_times) / 1e9, 1),
     "lastValidationLoss": val_loss,
     "lastRPrecision": rp,
 }))

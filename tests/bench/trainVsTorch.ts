@@ -3,9 +3,13 @@
  * runs in Node, and the same head, loss, optimizer, batch shape and steps on PyTorch CPU
  * (Debian's python3-torch; skipped with the install line when missing), in one run. Prints
  * JSON: seconds per step, per epoch (steps + validation loss), per exact evaluation, and the
- * ratios to PyTorch.
+ * ratios to PyTorch. Then what limits them: each side's matrix products of a step and of an
+ * exact evaluation timed apart (the same shapes, GFLOPS), the tfjs step's kernels by time
+ * (tf.profile), and the "GEMM-bound floor", the ratio if only the GEMMs' speed differed
+ * (tests/bench/gemmFloor.ts): the step is X× torch, GEMM speed alone explains Y×, the rest is
+ * Z ms against torch's.
  *
- *   npm run bench:train-vs-torch -- [--epochs 5] [--backends wasm,cpu] [--torch-threads 1] [--dim 1280] [--classes 98] [--per-class 42] [--out file.json]
+ *   npm run bench:train-vs-torch -- [--epochs 5] [--backends wasm,cpu] [--torch-threads 1] [--dim 1280] [--classes 98] [--per-class 42] [--eval-blocks 256,971] [--out file.json]
  *
  * The default is WASM alone: tfjs's plain-JS CPU backend takes minutes per epoch at 1,280-d.
  *
@@ -19,10 +23,11 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { retrievalMetrics } from '../../src/core/eval/retrievalMetrics';
+import { halvesExactEvaluation, queryBlockSize, retrievalMetrics } from '../../src/core/eval/retrievalMetrics';
 import { seededRandom } from '../../src/core/random/randomSource';
 import { PKBatchSampler } from '../../src/core/train/batchSampler';
 import { HeadTrainer } from '../../src/core/train/trainer';
+import { gemmFloor, gflops, headStepGemms, type GemmShape } from './gemmFloor';
 import { syntheticClusters } from './syntheticClusters';
 
 function arg(name: string, fallback: string): string {
@@ -38,6 +43,8 @@ const out = arg('out', '');
 const backends = arg('backends', 'wasm').split(',') as ('wasm' | 'cpu')[];
 // one thread by default, like tfjs's WASM in Node; more threads on 2 cores mostly contend
 const torchThreads = Number(arg('torch-threads', '1'));
+// extra query-block sizes whose evaluation products are timed (the default block always is)
+const evalBlocks = arg('eval-blocks', '').split(',').filter(Boolean).map(Number);
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const P = 32;
 const K = 8;
@@ -49,7 +56,7 @@ const median = (xs: number[]) => {
 
 const train = syntheticClusters(classes, perClass, dim, 0, 1);
 const validation = syntheticClusters(classes, perClass, dim, classes, 2);
-const config = { classesPerBatch: P, imagesPerClass: K, maxEpochs: epochs + 1, patience: epochs + 1, validationQueries: 1 };
+const config = { classesPerBatch: P, imagesPerClass: K, maxEpochs: epochs + 2, patience: epochs + 2, validationQueries: 1 };
 
 async function tfjsColumn(backend: 'wasm' | 'cpu') {
   if (!(await tf.setBackend(backend))) return { backend, error: 'did not start' };
@@ -80,6 +87,9 @@ async function tfjsColumn(backend: 'wasm' | 'cpu') {
     metrics = await retrievalMetrics(tuned, dim, validation.labels, { distance: 'cosine' });
     evaluations.push((performance.now() - e) / 1000);
   }
+  const kernels = await trainingKernels(trainer);
+  const gemms = timeGemms(headStepGemms(P * K, dim, backend !== 'wasm'));
+  const evaluationGemms = [queryBlockSize(validation.labels.length), ...evalBlocks].map((b) => timeEvaluationGemms(tuned, b));
   tuned.dispose();
   const evaluation = median(evaluations);
   const steps = trainer.stepsPerEpoch;
@@ -93,7 +103,86 @@ async function tfjsColumn(backend: 'wasm' | 'cpu') {
     secondsPerValidationLoss: perValidation,
     secondsPerEvaluation: evaluation,
     lastRPrecision: metrics!.rPrecision,
+    gemms,
+    gemmSecondsPerStep: gemms.reduce((t, g) => t + (g.ms * g.count) / 1000, 0),
+    evaluationGemms,
+    evaluationGemmSeconds: evaluationGemms[0].seconds,
+    /** A training epoch's kernels by time, per step (tf.profile, so each a little slower than unprofiled). */
+    kernelsPerStep: kernels.map((k) => ({ ...k, ms: Math.round((k.ms / steps) * 100) / 100 })),
   };
+}
+
+/** Median milliseconds of each product with new operands every time (a step's operands are all new). */
+function timeGemms(shapes: GemmShape[], reps = 7) {
+  return shapes.map((g) => {
+    const times: number[] = [];
+    for (let r = 0; r <= reps; r++) {
+      const [a, b] = [tf.randomNormal([g.m, g.k]), tf.randomNormal([g.k, g.n])] as tf.Tensor2D[];
+      const t = performance.now();
+      const c = tf.matMul(a, b);
+      c.dataSync();
+      if (r > 0) times.push(performance.now() - t);
+      tf.dispose([a, b, c]);
+    }
+    const ms = median(times);
+    return { ...g, ms: Math.round(ms * 1000) / 1000, gflops: gflops(g.m, g.k, g.n, ms / 1000) };
+  });
+}
+
+/**
+ * The exact evaluation's similarity products as retrievalMetrics runs them: blocks of
+ * `blockSize` normalised rows against blocks of the transposed set, each block of columns
+ * packed once; only a block's own and later columns when it computes half the matrix.
+ * Median of 3 passes, each from a new transpose (as each evaluation makes one).
+ */
+function timeEvaluationGemms(outputs: tf.Tensor2D, blockSize: number) {
+  const n = outputs.shape[0];
+  const half = halvesExactEvaluation(n);
+  const rows = tf.tidy(() => tf.div(outputs, tf.norm(outputs, 2, 1, true)) as tf.Tensor2D);
+  const starts = Array.from({ length: Math.ceil(n / blockSize) }, (_, i) => i * blockSize);
+  const size = (s: number) => Math.min(blockSize, n - s);
+  const blocks = starts.map((s) => tf.slice(rows, s, size(s)));
+  let flops = 0;
+  const pass = () => {
+    const transposed = tf.transpose(rows);
+    const columns = half ? starts.map((s) => tf.slice(transposed, [0, s], [-1, size(s)])) : [transposed];
+    flops = 0;
+    const t = performance.now();
+    blocks.forEach((block, i) => {
+      for (let j = half ? i : 0; j < columns.length; j++) {
+        const s = tf.matMul(block, columns[j]);
+        s.dataSync();
+        flops += 2 * block.shape[0] * dim * s.shape[1]!;
+        s.dispose();
+      }
+    });
+    const seconds = (performance.now() - t) / 1000;
+    tf.dispose([transposed, ...(half ? columns : [])]);
+    return seconds;
+  };
+  const seconds = median([pass(), pass(), pass()]);
+  tf.dispose([rows, ...blocks]);
+  return { blockSize, halfTheMatrix: half, seconds, gflops: Math.round((flops / seconds / 1e9) * 10) / 10 };
+}
+
+/** Kernel milliseconds of one training epoch: a profiled step less a profiled evaluation. */
+async function trainingKernels(trainer: HeadTrainer) {
+  const byKernel = async (run: () => Promise<unknown>) => {
+    const info = await tf.profile(async () => {
+      await run();
+    });
+    const sums = new Map<string, number>();
+    // 'unnamed scope' is a customGrad's span: its kernels are listed too
+    for (const k of info.kernels) if (k.name !== 'unnamed scope') sums.set(k.name, (sums.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+    return sums;
+  };
+  const step = await byKernel(() => trainer.step());
+  const evaluation = await byKernel(() => trainer.evaluate());
+  return [...step]
+    .map(([kernel, ms]) => ({ kernel, ms: ms - (evaluation.get(kernel) ?? 0) }))
+    .filter((k) => k.ms > 0.05)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 12);
 }
 
 function torchColumn(): Record<string, unknown> {
@@ -110,6 +199,7 @@ function torchColumn(): Record<string, unknown> {
     write('validation-labels.i32', validation.labels);
     const spec = {
       dim,
+      gemms: headStepGemms(P * K, dim, true),
       trainRows: train.labels.length,
       validationRows: validation.labels.length,
       epochs,
@@ -126,6 +216,20 @@ function torchColumn(): Record<string, unknown> {
   }
 }
 
+type Column = Required<Pick<Awaited<ReturnType<typeof tfjsColumn>>, 'backend' | 'secondsPerStep' | 'gemmSecondsPerStep' | 'secondsPerEvaluation' | 'evaluationGemmSeconds'>>;
+
+/** The step's and the evaluation's ratios split into GEMM speed and the rest, with a sentence for the note. */
+function limits(c: Column, torch: Record<string, unknown>) {
+  const step = gemmFloor({ total: c.secondsPerStep, gemm: c.gemmSecondsPerStep }, { total: torch.secondsPerStep as number, gemm: torch.gemmSecondsPerStep as number });
+  const evaluation = gemmFloor(
+    { total: c.secondsPerEvaluation, gemm: c.evaluationGemmSeconds },
+    { total: torch.secondsPerEvaluation as number, gemm: torch.evaluationGemmSeconds as number },
+  );
+  const say = (what: string, f: typeof step) =>
+    `${what} ${f.measured}x torch; GEMM speed alone explains ${f.gemmBoundFloor}x (its GEMMs ${f.gemmSpeedRatio}x slower, ${Math.round(f.gemmShare * 100)}% of its time); the rest ${f.restMs} ms against torch's ${f.torchRestMs} ms`;
+  return { step, evaluation, summary: [say(`${c.backend}: the step is`, step), say('the exact evaluation is', evaluation)] };
+}
+
 async function main(): Promise<void> {
   progress('PyTorch CPU…');
   const torch = torchColumn();
@@ -140,6 +244,7 @@ async function main(): Promise<void> {
     torch,
     tfjs: columns.map((c) => ({
       ...c,
+      limits: c.gemms && typeof torch.gemmSecondsPerStep === 'number' ? limits(c as Column, torch) : null,
       ratioToTorch:
         'secondsPerStep' in c
           ? {

@@ -47,9 +47,10 @@ const NAN_SIMILARITY = -3.4028234663852886e38;
  *
  * Everything heavy runs on the active tfjs backend, in blocks of queries: the similarities
  * (tf.matMul; cosine on L2-normalised rows, euclidean as 2 q.g - |g|^2, which orders like the
- * distance), the nearest max R_q of each query (tf.topk, which breaks ties by lower index)
- * and the label comparison. Only each block's hit flags (queries x max R_q) are read back,
- * asynchronously, so this also works where a synchronous read cannot (WebGPU).
+ * distance) and the nearest max R_q of each query (tf.topk, which breaks ties by lower
+ * index). Only each block's nearest indices (queries x max R_q) are read back, asynchronously,
+ * so this also works where a synchronous read cannot (WebGPU); their labels are compared here
+ * (on WASM a broadcasting Equal and Less cost more than the read).
  *
  * Values are normalised here on the CPU exactly as before; a tensor is normalised on the
  * backend (float32, so a near-tie may order differently than from the same values).
@@ -99,13 +100,12 @@ export async function retrievalMetrics(
     return { rPrecision: NaN, rPrecisionMacro: NaN, precisionAt1: NaN, mapAtR: NaN, queryCount: 0, skippedQueries: skipped };
   }
 
-  const blockSize = Math.max(
-    1,
-    Math.floor(opts.blockSize ?? Math.max(1, Math.min(2048, Math.floor(4_000_000 / n)))),
-  );
+  const blockSize = Math.max(1, Math.floor(opts.blockSize ?? queryBlockSize(n)));
 
   const prepared = prepareGallery(embeddings, n, dim, distance);
-  const labelsT = tf.tensor1d(labels, 'int32');
+  // every item a query, in order (the exact evaluation): the similarity matrix is symmetric
+  const symmetric = queries.length === n && halvesExactEvaluation(n) ? symmetricDots(prepared, blockSize) : null;
+  const mayBeNaN = await similaritiesMayBeNaN(prepared);
   let sumHits = 0;
   let sumR = 0;
   let sumRatio = 0;
@@ -116,20 +116,21 @@ export async function retrievalMetrics(
       const b = Math.min(blockSize, queries.length - start);
       const block = Int32Array.from(queries.slice(start, start + b));
       const ranks = Int32Array.from(block, (q) => (classSize.get(labels[q]) as number) - 1);
-      const hitsT = blockHits(prepared, labelsT, block, ranks, k);
-      let hit: ArrayLike<number>;
+      const nearestT = blockNearest(prepared, block, k, mayBeNaN, symmetric ? () => symmetric.dots(start / blockSize) : null);
+      let nearest: Int32Array;
       try {
-        hit = (await hitsT.data()) as ArrayLike<number>;
+        nearest = (await nearestT.data()) as Int32Array;
       } finally {
-        hitsT.dispose();
+        nearestT.dispose();
       }
       for (let r = 0; r < b; r++) {
         const R = ranks[r];
         const o = r * k;
+        const label = labels[block[r]];
         let hits = 0;
         let ap = 0;
         for (let i = 0; i < R; i++) {
-          if (hit[o + i]) {
+          if (labels[nearest[o + i]] === label) {
             hits++;
             ap += hits / (i + 1);
           }
@@ -138,11 +139,12 @@ export async function retrievalMetrics(
         sumR += R;
         sumRatio += hits / R;
         sumAp += ap / R;
-        if (hit[o]) sumP1++;
+        if (labels[nearest[o]] === label) sumP1++;
       }
     }
   } finally {
-    tf.dispose([prepared.rows, prepared.transposed, labelsT]);
+    tf.dispose([prepared.rows, prepared.transposed]);
+    symmetric?.dispose();
     if (prepared.squaredNorms) prepared.squaredNorms.dispose();
   }
 
@@ -155,6 +157,11 @@ export async function retrievalMetrics(
     queryCount: m,
     skippedQueries: skipped,
   };
+}
+
+/** The default queries per block over `n` items: about 4M similarities held at a time. */
+export function queryBlockSize(n: number): number {
+  return Math.max(1, Math.min(2048, Math.floor(4_000_000 / n)));
 }
 
 interface PreparedGallery {
@@ -177,8 +184,11 @@ function prepareGallery(embeddings: Embeddings, n: number, dim: number, distance
       const x = tf.cast(embeddings, 'float32') as tf.Tensor2D;
       const norms = tf.sum(tf.square(x), 1, true);
       if (distance === 'cosine') {
-        // zero rows stay zero, as l2NormalisedRows does
-        rows = tf.where(tf.greater(norms, 0), tf.div(x, tf.sqrt(norms)), tf.zerosLike(x)) as tf.Tensor2D;
+        // zero rows stay zero, as l2NormalisedRows does. The condition is spread to [N, dim] by
+        // an Add (norms + 0, the same comparisons): tf.where would broadcast it with a Tile,
+        // ~0.6 s for 4,116 x 1,280 on WASM
+        const zeros = tf.zerosLike(x);
+        rows = tf.where(tf.greater(tf.add(zeros, norms), 0), tf.div(x, tf.sqrt(norms)), zeros) as tf.Tensor2D;
       } else {
         rows = x;
         squared = tf.reshape(norms, [1, n]);
@@ -190,21 +200,101 @@ function prepareGallery(embeddings: Embeddings, n: number, dim: number, distance
 }
 
 /**
- * For each query of the block, whether each of its k nearest other items shares its label,
- * counting only the first R_q ranks (b x k, nearest first; the rest read as misses).
+ * For each query of the block, the indices of its k nearest other items, nearest first (b x k;
+ * the caller counts the first R_q). Its rows are sliced when the block is a run of consecutive
+ * items (every exact evaluation): WASM's gather takes ~75 ms for 971 rows of 1,280. `dots`,
+ * when given, makes the block's dot products with the query itself already at -Infinity.
  */
-function blockHits(g: PreparedGallery, labels: tf.Tensor1D, block: Int32Array, ranks: Int32Array, k: number): tf.Tensor {
+function blockNearest(
+  g: PreparedGallery,
+  block: Int32Array,
+  k: number,
+  mayBeNaN: boolean,
+  dots: (() => tf.Tensor2D) | null,
+): tf.Tensor {
   return tf.tidy(() => {
-    const n = labels.shape[0];
+    const n = g.rows.shape[0];
     const q = tf.tensor1d(block, 'int32');
-    let sims = tf.matMul(tf.gather(g.rows, q), g.transposed);
+    const consecutive = block.every((v, i) => v === block[0] + i);
+    let sims = dots ? dots() : tf.matMul(consecutive ? tf.slice(g.rows, block[0], block.length) : tf.gather(g.rows, q), g.transposed);
     if (g.squaredNorms) sims = tf.sub(tf.mul(sims, 2), g.squaredNorms);
-    // a NaN similarity ranks last; the query itself never (below everything)
-    sims = tf.where(tf.isNaN(sims), tf.fill(sims.shape, NAN_SIMILARITY), sims);
-    sims = tf.where(tf.cast(tf.oneHot(q, n), 'bool'), tf.fill(sims.shape, -Infinity), sims);
-    const { indices } = tf.topk(sims, k, true);
-    const same = tf.equal(tf.gather(labels, indices), tf.reshape(tf.gather(labels, q), [-1, 1]));
-    const counted = tf.less(tf.range(0, k, 1, 'int32').reshape([1, k]), tf.tensor2d(ranks, [ranks.length, 1], 'int32'));
-    return tf.cast(tf.logicalAnd(same, counted), 'int32');
+    // a NaN similarity ranks last; the query itself never (below everything). The two orders
+    // agree: a query's own NaN ends at -Infinity either way
+    if (mayBeNaN) sims = tf.where(tf.isNaN(sims), tf.fill(sims.shape, NAN_SIMILARITY), sims);
+    if (!dots) sims = tf.where(tf.cast(tf.oneHot(q, n), 'bool'), tf.fill(sims.shape, -Infinity), sims);
+    return tf.topk(sims, k, true).indices;
   });
+}
+
+/**
+ * False when no similarity can be NaN, so that replacing NaNs changes nothing and is skipped
+ * (a [block, N] select, ~24 ms a block on WASM): every gallery value finite, and for euclidean
+ * every squared norm below 1e37, which bounds every 2 q·g − |g|² far below float32's max
+ * (|q·g| ≤ max |x|²; cosine rows have norm 1 or 0). One value read back.
+ */
+async function similaritiesMayBeNaN(g: PreparedGallery): Promise<boolean> {
+  // x · 0 is NaN exactly where x is not finite, and a sum with a NaN is NaN
+  const check = tf.tidy(() => {
+    const finite = tf.sum(tf.mul(g.rows, 0));
+    return g.squaredNorms ? tf.stack([finite, tf.max(g.squaredNorms), tf.sum(tf.mul(g.squaredNorms, 0))]) : tf.reshape(finite, [1]);
+  });
+  try {
+    const [rowsZero, maxSquaredNorm, normsZero] = Array.from((await check.data()) as Float32Array);
+    if (rowsZero !== 0) return true;
+    return g.squaredNorms !== null && !(normsZero === 0 && maxSquaredNorm < 1e37);
+  } finally {
+    check.dispose();
+  }
+}
+
+/**
+ * Whether an exact evaluation of `n` items computes only half the similarity matrix
+ * (`symmetricDots`): the pieces it keeps for later blocks, about n²/2 floats, stay within
+ * 64 MB (n up to about 5,600).
+ */
+export function halvesExactEvaluation(n: number): boolean {
+  return n * n <= 32_000_000;
+}
+
+/**
+ * The dot products of query block i (items i·blockSize onward, every item a query, in order)
+ * with every item, computed only against its own and later blocks: the piece against an
+ * earlier block j is the transpose of the one block j computed against block i, the same
+ * products summed in the same order, so the same values. About halves an exact evaluation's
+ * matMul work, which is most of its time (bench:train-vs-torch). The pieces for later blocks
+ * are kept until those blocks take them. The queries' own entries come at -Infinity. Call
+ * `dots` for each block in order, inside a tidy.
+ */
+function symmetricDots(g: PreparedGallery, blockSize: number): { dots(i: number): tf.Tensor2D; dispose(): void } {
+  const n = g.rows.shape[0];
+  const blocks = Math.ceil(n / blockSize);
+  const size = (j: number) => Math.min(blockSize, n - j * blockSize);
+  const rowBlocks = Array.from({ length: blocks }, (_, j) => tf.slice(g.rows, j * blockSize, size(j)) as tf.Tensor2D);
+  // each block of gallery columns its own tensor, so the matMul packs each once
+  const columns = rowBlocks.map((r) => tf.transpose(r));
+  const waiting = new Map<number, tf.Tensor2D>();
+  return {
+    dots(i: number): tf.Tensor2D {
+      const rows = rowBlocks[i];
+      const pieces: tf.Tensor2D[] = [];
+      for (let j = 0; j < blocks; j++) {
+        if (j < i) {
+          const earlier = waiting.get(j * blocks + i)!;
+          waiting.delete(j * blocks + i);
+          pieces.push(tf.transpose(earlier));
+          earlier.dispose();
+        } else {
+          const piece = tf.matMul(rows, columns[j]) as tf.Tensor2D;
+          if (j > i) waiting.set(i * blocks + j, tf.keep(piece));
+          // the queries themselves, on this piece's diagonal, rank below everything
+          const b = size(i);
+          pieces.push(j > i ? piece : (tf.where(tf.cast(tf.eye(b), 'bool'), tf.fill([b, b], -Infinity), piece) as tf.Tensor2D));
+        }
+      }
+      return pieces.length === 1 ? pieces[0] : (tf.concat(pieces, 1) as tf.Tensor2D);
+    },
+    dispose() {
+      tf.dispose([...rowBlocks, ...columns, ...waiting.values()]);
+    },
+  };
 }

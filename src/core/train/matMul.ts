@@ -55,7 +55,7 @@ const plain = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc)
 const timesTransposed = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b]);
   return {
-    value: tf.matMul(a as tf.Tensor2D, tf.transpose(b as tf.Tensor2D)),
+    value: timesTransposedValue(a as tf.Tensor2D, b as tf.Tensor2D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as tf.Tensor2D[];
       return [tf.matMul(dy as tf.Tensor2D, sb), tf.matMul(tf.transpose(dy as tf.Tensor2D), sa)];
@@ -63,12 +63,26 @@ const timesTransposed = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.Gra
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
+/**
+ * a·bᵀ's value. WASM's matMul (XNNPACK) repacks its right operand whenever that tensor is new,
+ * and the head's weight is new after every Adam step: x·Wᵀ packed the 1280×1280 Wᵀ each step
+ * (~35 ms of a 256-row step's ~100 ms matMul, plus ~8 ms transposing W). With fewer rows in
+ * `a` than in `b`, (b·aᵀ)ᵀ packs the smaller aᵀ instead. Each element is the same products
+ * summed in the same order, so the values are identical (tests/unit/train/matMul.test.ts).
+ */
+function timesTransposedValue(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (tf.getBackend() === 'wasm' && a.shape[0] < b.shape[0]) {
+    return tf.tidy(() => tf.transpose(tf.matMul(b, tf.transpose(a))) as tf.Tensor2D);
+  }
+  return tf.tidy(() => tf.matMul(a, tf.transpose(b)));
+}
+
 /** a·bᵀ with `a` a constant: only dyᵀ·a, for `b`. */
 function timesTransposedConstantLeft(a: tf.Tensor2D): (b: tf.Tensor2D) => tf.Tensor2D {
   return tf.customGrad(((b: tf.Tensor, save: tf.GradSaveFunc) => {
     save([a]);
     return {
-      value: tf.matMul(a, tf.transpose(b as tf.Tensor2D)),
+      value: timesTransposedValue(a, b as tf.Tensor2D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.matMul(tf.transpose(dy as tf.Tensor2D), saved[0] as tf.Tensor2D),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as (b: tf.Tensor2D) => tf.Tensor2D;

@@ -171,6 +171,33 @@ describe('retrievalMetrics', () => {
     }
   });
 
+  it('normalises a tensor as the values are normalised, a zero row included, in consecutive and sampled blocks', async () => {
+    const { emb, labels } = clustered(90, 5, 6, 4, 2);
+    emb.fill(0, 10 * 5, 11 * 5);
+    const x = tf.tensor2d(emb, [90, 5]);
+    for (const opts of [{ blockSize: 4 }, { blockSize: 90 }, { queryCount: 30, seed: 5, blockSize: 7 }]) {
+      expect(await retrievalMetrics(x, 5, labels, opts)).toEqual(await retrievalMetrics(emb, 5, labels, opts));
+    }
+    x.dispose();
+  });
+
+  it('ranks a NaN similarity last, on CPU and WASM', async () => {
+    // class 0: two close vectors and a NaN one; class 1: three close vectors
+    const emb = Float32Array.from([1, 0, 0.9, 0.1, NaN, NaN, 0, 1, 0.1, 0.9, 0.2, 0.8]);
+    const labels = Int32Array.from([0, 0, 0, 1, 1, 1]);
+    // the class-0 queries find each other, then a class-1 item before the NaN; the NaN query
+    // sees only NaNs, tied, so the lowest indices (class 0); class 1 finds itself: 10 of 12
+    const expected = 10 / 12;
+    expect((await retrievalMetrics(emb, 2, labels)).rPrecision).toBeCloseTo(expected, 12);
+    await import('@tensorflow/tfjs-backend-wasm');
+    try {
+      expect(await tf.setBackend('wasm')).toBe(true);
+      expect((await retrievalMetrics(emb, 2, labels)).rPrecision).toBeCloseTo(expected, 12);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
   it('rejects mismatched sizes', async () => {
     await expect(retrievalMetrics(new Float32Array(5), 2, new Int32Array(3))).rejects.toThrow(/rows/);
   });

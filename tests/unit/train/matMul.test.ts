@@ -45,3 +45,23 @@ describe('matMulPlain', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('matMulPlain on WASM', () => {
+  it("computes the head's x·Wᵀ bit for bit as tf.matMul(x, transpose(W)) does", async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    expect(await tf.setBackend('wasm')).toBe(true);
+    try {
+      // fewer rows than the weight has: the form that packs xᵀ rather than Wᵀ
+      for (const [rows, inner, out] of [[37, 53, 71], [256, 96, 300], [90, 64, 40]]) {
+        const x = tf.randomNormal([rows, inner], 0, 1, 'float32', rows) as tf.Tensor2D;
+        const weight = tf.randomNormal([out, inner], 0, 1, 'float32', out) as tf.Tensor2D;
+        const ours = tf.tidy(() => matMulPlain(x, weight, { transposeB: true, constantA: true }));
+        const direct = tf.tidy(() => tf.matMul(x, tf.transpose(weight)));
+        expect(Array.from(ours.dataSync())).toEqual(Array.from(direct.dataSync()));
+        tf.dispose([x, weight, ours, direct]);
+      }
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});

@@ -221,3 +221,31 @@ describe('batch-all', () => {
     expect(activeTriplets).toBeGreaterThan(0);
   });
 });
+
+describe('batch-hard gradient', () => {
+  /** The loss as written before the row max got its own gradient: tf.max's autodiff. */
+  function withTfMax(x: tf.Tensor2D, labels: Int32Array, margin: number): tf.Scalar {
+    const n = labels.length;
+    const pos = new Float32Array(n * n);
+    const neg = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) labels[i] === labels[j] ? i !== j && (pos[i * n + j] = 1) : (neg[i * n + j] = 1);
+    const d = distanceMatrix(x, 'cosine');
+    const pick = (v: tf.Tensor2D, idx: tf.Tensor1D) => tf.sum(tf.mul(v, tf.cast(tf.oneHot(idx, n), 'float32')), 1);
+    const positiveDists = tf.mul(tf.tensor2d(pos, [n, n]), d) as tf.Tensor2D;
+    const hp = pick(positiveDists, tf.argMax(positiveDists, 1) as tf.Tensor1D);
+    const negativeDists = tf.add(d, tf.mul(tf.max(d, 1, true), tf.sub(1, tf.tensor2d(neg, [n, n])))) as tf.Tensor2D;
+    const hn = pick(negativeDists, tf.argMin(negativeDists, 1) as tf.Tensor1D);
+    return tf.mean(tf.relu(tf.add(tf.div(tf.sub(hp, hn), tf.mean(hn)), margin))) as tf.Scalar;
+  }
+
+  it("is tf.max's gradient bit for bit, ties and one-class batches included", () => {
+    const base = tf.randomNormal([12, 6], 0, 1, 'float32', 11);
+    // rows 0 and 1 equal: tied maxima in their rows
+    const x = tf.concat([tf.slice(base, 0, 1), tf.slice(base, 0, 11)]) as tf.Tensor2D;
+    for (const labels of [Int32Array.from([0, 1, 0, 1, 2, 2, 0, 1, 2, 0, 1, 2]), new Int32Array(12)]) {
+      const [ours] = tf.grads((e: tf.Tensor) => tripletLoss(e as tf.Tensor2D, labels, { margin: 0.5 }))([x]);
+      const [expected] = tf.grads((e: tf.Tensor) => withTfMax(e as tf.Tensor2D, labels, 0.5))([x]);
+      expect(Array.from(ours.dataSync())).toEqual(Array.from(expected.dataSync()));
+    }
+  });
+});
