@@ -25,6 +25,9 @@ interface TraceEvent {
 }
 
 const ALIGN = 'bench:trace-align';
+// what a task is at the top of the main thread: a posted task, or a microtask checkpoint run on
+// its own (a `scheduler.yield()` continuation shows as the latter, outside any RunTask)
+const TASKS = new Set(['ThreadControllerImpl::RunTask', 'BlinkScheduler_PerformMicrotaskCheckpoint']);
 
 /** Top-level tasks over `overMs` of wall time on the thread that made the mark `ALIGN`, in its page's clock. */
 export function mainThreadTasks(events: TraceEvent[], markStartMs: number, overMs = 50): TracedTask[] {
@@ -32,7 +35,7 @@ export function mainThreadTasks(events: TraceEvent[], markStartMs: number, overM
   if (!mark) throw new Error(`The trace has no ${ALIGN} mark: was blink.user_timing traced?`);
   const offsetMs = mark.ts / 1000 - markStartMs;
   const runs = events
-    .filter((e) => e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask' && e.pid === mark.pid && e.tid === mark.tid && (e.dur ?? 0) > overMs * 1000)
+    .filter((e) => e.ph === 'X' && TASKS.has(e.name) && e.pid === mark.pid && e.tid === mark.tid && (e.dur ?? 0) > overMs * 1000)
     .sort((a, b) => a.ts - b.ts || b.dur! - a.dur!);
   const tasks: TracedTask[] = [];
   let endUs = -Infinity;

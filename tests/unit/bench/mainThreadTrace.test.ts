@@ -26,6 +26,11 @@ describe("mainThreadTasks (a trace's long tasks with their CPU time, in the page
     expect(tasks).toEqual([{ startMs: 500, wallMs: 90, cpuMs: 60 }]);
   });
 
+  it("counts a scheduler.yield() continuation, which the trace shows as a microtask checkpoint outside any task", () => {
+    const checkpoint = { ...task(8_500_000, 80_000, 75_000), name: 'BlinkScheduler_PerformMicrotaskCheckpoint' };
+    expect(mainThreadTasks([checkpoint, mark], 2000)).toEqual([{ startMs: 500, wallMs: 80, cpuMs: 75 }]);
+  });
+
   it('says when the trace lacks its alignment mark', () => {
     expect(() => mainThreadTasks([task(1, 60_000, 60_000)], 0)).toThrow(/bench:trace-align/);
   });
