@@ -30,6 +30,38 @@ function tfjsWasmThreads(): Plugin {
   };
 }
 
+/**
+ * The page starts in stages (src/app/main.tsx: the session store, React DOM, then the studio,
+ * each imported when the one before has run). Preloaded from the HTML, their chunks download
+ * with the entry instead of one after another; each is still evaluated only when imported.
+ */
+function preloadStartChunks(): Plugin {
+  let base = '/';
+  return {
+    name: 'preload-start-chunks',
+    apply: 'build',
+    configResolved(config) {
+      base = config.base;
+    },
+    transformIndexHtml: {
+      order: 'post',
+      handler(_html, ctx) {
+        const { bundle, chunk: entry } = ctx;
+        if (!bundle || !entry) return;
+        const files = new Set<string>();
+        const add = (name: string) => {
+          const c = bundle[name];
+          if (!c || c.type !== 'chunk' || files.has(c.fileName) || c.fileName === entry.fileName) return;
+          files.add(c.fileName);
+          c.imports.forEach(add);
+        };
+        entry.dynamicImports.forEach(add);
+        return [...files].map((file) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: base + file }, injectTo: 'head' as const }));
+      },
+    },
+  };
+}
+
 // Cross-origin isolation: SharedArrayBuffer, hence the threaded WASM backend (README, "Hosting")
 const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -37,7 +69,7 @@ const isolation = {
 };
 
 export default defineConfig({
-  plugins: [react(), tfjsWasmThreads()],
+  plugins: [react(), tfjsWasmThreads(), preloadStartChunks()],
   // the workers are bundled with their own plugins (config.plugins only reach them in dev)
   worker: { format: 'es', plugins: () => [tfjsWasmThreads()] },
   server: { port: 5173, headers: isolation },

@@ -98,6 +98,26 @@ describe('a production build (vite build + vite preview): cross-origin isolated,
     }
   });
 
+  it('downloads the stages of its start with the page (preloaded from the HTML), not one after another', async () => {
+    const fresh = await browser.context.newPage();
+    try {
+      await fresh.goto(server.url);
+      await fresh.getByTestId('train-start').waitFor({ state: 'attached', timeout: 60_000 });
+      const fetched = await fresh.evaluate(() =>
+        performance.getEntriesByType('resource').map((e) => ({ file: e.name.split('/').pop()!, by: (e as PerformanceResourceTiming).initiatorType })),
+      );
+      // the session store, React DOM (its `client` chunk) and the studio: each imported by the one before (main.tsx)
+      for (const stage of ['sessionStore-', 'client-', 'App-']) {
+        const chunk = fetched.filter((f) => f.file.startsWith(stage) && f.file.endsWith('.js'));
+        // fetched once; by the preload (Chromium times a modulepreload as 'other'), not by the import() ('script')
+        expect(chunk, `${stage}*.js: ${JSON.stringify(fetched)}`).toHaveLength(1);
+        expect(chunk[0].by, `${stage}*.js: ${JSON.stringify(fetched)}`).not.toBe('script');
+      }
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('embeds on wasm with one thread per logical core, then trains on it in the training worker', async () => {
     await page.goto(server.url);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
