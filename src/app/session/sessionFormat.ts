@@ -82,8 +82,11 @@ export function unpackManifest(p: PackedManifest): DatasetManifest {
   };
 }
 
-/** The session as written to IndexedDB: the same record with its manifest packed. */
-export function toStoredRecord(s: StoredSession): Omit<StoredSession, 'dataset'> & { dataset: PackedManifest | null } {
+/** The session as IndexedDB keeps it: the same record with its manifest packed. */
+export type PackedSession = Omit<StoredSession, 'dataset'> & { dataset: PackedManifest | null };
+
+/** The session as written to IndexedDB. */
+export function toStoredRecord(s: StoredSession): PackedSession {
   return { ...s, dataset: s.dataset ? packManifest(s.dataset) : null };
 }
 
@@ -276,12 +279,12 @@ export function readSession(raw: unknown): StoredSession {
 }
 
 /** A session read by `readPackedSession`, its manifest unpacked. */
-export function unpackSession(record: Omit<StoredSession, 'dataset'> & { dataset: PackedManifest | null }): StoredSession {
+export function unpackSession(record: PackedSession): StoredSession {
   return { ...record, dataset: record.dataset ? unpackManifest(record.dataset) : null };
 }
 
 /** The session as `readSession` reads it (checked, upgraded), its manifest still packed: the page unpacks it in a task of its own. */
-export function readPackedSession(raw: unknown): Omit<StoredSession, 'dataset'> & { dataset: PackedManifest | null } {
+export function readPackedSession(raw: unknown): PackedSession {
   if (!isObject(raw)) throw new SessionFormatError('the saved session is not a record');
   let record: Record<string, unknown> = raw;
   const stated = record.version;

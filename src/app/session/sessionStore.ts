@@ -28,6 +28,7 @@ import {
   toManifest,
   type DatasetManifest,
   type PackedManifest,
+  type PackedSession,
   type EmbeddedState,
   type StoredEncoderChoice,
   type StoredSession,
@@ -244,7 +245,7 @@ export class SessionStore {
     }
     // the state as it is now, not as it was before the packing's task: nothing set meanwhile is lost
     const s = this.state;
-    const record: Omit<StoredSession, 'dataset'> & { dataset: PackedManifest | null } = {
+    const record: PackedSession = {
       version: SESSION_SCHEMA_VERSION,
       savedAt: Date.now(),
       dataset: of.packed,
