@@ -127,7 +127,24 @@ describe("the person's path: open the page, drop a folder, get a model, nothing 
     // search shows its pictures from the stored thumbnails, no folder connected
     const pick = page.getByTestId('search-pick').first();
     await pick.waitFor({ timeout: 30_000 });
+    // the grid's pictures are read when the person scrolls down to it, not on the reload, and
+    // all in one IndexedDB transaction
+    await page.waitForTimeout(1000);
+    expect(await pick.locator('img').count()).toBe(0);
+    await page.evaluate(() => {
+      const open = IDBDatabase.prototype.transaction;
+      const w = window as unknown as { thumbnailReads: number };
+      w.thumbnailReads = 0;
+      IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<typeof open>) {
+        if ([args[0]].flat().includes('thumbnails')) w.thumbnailReads += 1;
+        return open.apply(this, args);
+      };
+    });
+    await pick.scrollIntoViewIfNeeded();
     await expect.poll(() => pick.locator('img').getAttribute('data-source'), { timeout: 15_000 }).toBe('thumbnail');
+    const grid = page.getByTestId('search-grid');
+    await expect.poll(() => grid.locator('img[data-source="thumbnail"]').count(), { timeout: 15_000 }).toBe(await grid.getByTestId('search-pick').count());
+    expect(await page.evaluate(() => (window as unknown as { thumbnailReads: number }).thumbnailReads)).toBe(1);
     // restoring changed nothing, so nothing was written back (a save of 16,185 images costs 50-150 ms of the page's time)
     expect(await savedSessionAt(page)).toBe(savedAt);
 

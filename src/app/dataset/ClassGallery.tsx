@@ -1,8 +1,9 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Dataset, ImageRecord } from '../../core/data/dataset';
 import { imageIdentity } from '../../core/data/datasetFile';
 import { BrowserDatasetFile } from '../../workers/browserFile';
 import { Thumb } from '../search/Thumb';
+import { useSeen } from '../shell/useSeen';
 
 const PER_CLASS = 4;
 
@@ -11,20 +12,7 @@ const PER_CLASS = 4;
  * when the folder is connected, else from the thumbnails stored while embedding.
  */
 function ClassRow(props: { name: string; images: ImageRecord[]; total: number; split: 'train' | 'validation' }) {
-  const row = useRef<HTMLLIElement>(null);
-  const [visible, setVisible] = useState(false);
-
-  useEffect(() => {
-    const el = row.current;
-    if (!el) return;
-    const observer = new IntersectionObserver((entries) => {
-      if (!entries.some((e) => e.isIntersecting)) return;
-      observer.disconnect();
-      setVisible(true);
-    }, { rootMargin: '200px' });
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
+  const [row, visible] = useSeen<HTMLLIElement>();
 
   return (
     <li ref={row} className="class-row">

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { NeighbourList, SearchEventOf } from '../../workers/searchProtocol';
 import { Panel } from '../shell/Panel';
+import { useSeen } from '../shell/useSeen';
 import type { GalleryImage } from './gallery';
 import { searchClient } from './searchClientInstance';
 import { Thumb } from './Thumb';
@@ -31,6 +32,8 @@ export function SearchPanel(props: {
   const [embedding, setEmbedding] = useState(false);
   const [over, setOver] = useState(false);
   const seq = useRef(0);
+  // a restored page opens at its top: the grid's 48 thumbnails are read when it comes into view
+  const [grid, gridSeen] = useSeen<HTMLDivElement>('300px');
 
   const run = useCallback(async (q: Query, kk: number) => {
     const mine = ++seq.current;
@@ -148,7 +151,7 @@ export function SearchPanel(props: {
               ›
             </button>
           </div>
-          <div className="query-grid" data-testid="search-grid" data-count={images.length}>
+          <div className="query-grid" data-testid="search-grid" data-count={images.length} ref={grid}>
             {shown.map((img, i) => {
               const row = page * PAGE + i;
               return (
@@ -161,7 +164,7 @@ export function SearchPanel(props: {
                   data-row={row}
                   onClick={() => setQuery({ kind: 'row', row })}
                 >
-                  <Thumb file={img.file} identity={img.identity} alt={img.className} />
+                  {gridSeen ? <Thumb file={img.file} identity={img.identity} alt={img.className} /> : <span className="thumb-missing">{img.className}</span>}
                 </button>
               );
             })}
