@@ -62,6 +62,29 @@ function preloadStartChunks(): Plugin {
   };
 }
 
+/**
+ * The preview serves the build as a host should: the hashed files under assets/ never change
+ * under their name, so the browser keeps them without asking again. Chromium then also keeps
+ * what it compiled of them (its code cache); revalidated on every reload (`no-cache`, the
+ * preview's default), the search worker's 2.7 MB module was compiled afresh each time, 100 ms
+ * of CPU beside the page's restore on a 2-core machine.
+ */
+function immutableAssets(): Plugin {
+  let prefix = '/assets/';
+  return {
+    name: 'immutable-assets',
+    configResolved(config) {
+      prefix = `${config.base}${config.build.assetsDir}/`;
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (req.url?.startsWith(prefix)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+        next();
+      });
+    },
+  };
+}
+
 // Cross-origin isolation: SharedArrayBuffer, hence the threaded WASM backend (README, "Hosting")
 const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -69,7 +92,7 @@ const isolation = {
 };
 
 export default defineConfig({
-  plugins: [react(), tfjsWasmThreads(), preloadStartChunks()],
+  plugins: [react(), tfjsWasmThreads(), preloadStartChunks(), immutableAssets()],
   // the workers are bundled with their own plugins (config.plugins only reach them in dev)
   worker: { format: 'es', plugins: () => [tfjsWasmThreads()] },
   server: { port: 5173, headers: isolation },
