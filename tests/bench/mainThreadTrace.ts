@@ -50,10 +50,22 @@ export function mainThreadTasks(events: TraceEvent[], markStartMs: number, overM
   return tasks;
 }
 
+/** The events of a trace Chromium returned as a stream (its JSON object format). */
+async function readTrace(cdp: CDPSession, handle: string): Promise<TraceEvent[]> {
+  const chunks: string[] = [];
+  for (;;) {
+    const { data, eof, base64Encoded } = await cdp.send('IO.read', { handle, size: 1 << 22 });
+    chunks.push(base64Encoded ? Buffer.from(data, 'base64').toString('utf8') : data);
+    if (eof) break;
+  }
+  await cdp.send('IO.close', { handle });
+  const trace = JSON.parse(chunks.join('')) as { traceEvents?: TraceEvent[] } | TraceEvent[];
+  return Array.isArray(trace) ? trace : (trace.traceEvents ?? []);
+}
+
 /** Traces the page's main thread from `start()` until `stop()` (once at a time). */
 export class MainThreadTracer {
   private cdp: CDPSession | null = null;
-  private events: TraceEvent[] = [];
 
   constructor(
     private readonly context: BrowserContext,
@@ -62,14 +74,12 @@ export class MainThreadTracer {
 
   async start(): Promise<void> {
     if (this.cdp) throw new Error('The trace is already running');
-    this.events = [];
     this.cdp = await this.context.newCDPSession(this.page);
-    this.cdp.on('Tracing.dataCollected', (e) => {
-      for (const ev of e.value as unknown as TraceEvent[]) this.events.push(ev);
-    });
+    // kept in the browser until the end, then read at once: streamed while the phase runs,
+    // the trace's serialisation took the cores from the page it measures
     await this.cdp.send('Tracing.start', {
       traceConfig: { includedCategories: ['toplevel', 'blink.user_timing', '__metadata'] },
-      transferMode: 'ReportEvents',
+      transferMode: 'ReturnAsStream',
     });
   }
 
@@ -81,11 +91,13 @@ export class MainThreadTracer {
     const cdp = this.cdp;
     if (!cdp) throw new Error('The trace was not started');
     const markStartMs = await this.page.evaluate((name) => performance.mark(name).startTime, ALIGN);
-    const ended = new Promise<void>((resolve) => cdp.once('Tracing.tracingComplete', () => resolve()));
+    const ended = new Promise<string>((resolve, reject) =>
+      cdp.once('Tracing.tracingComplete', (e) => (e.stream ? resolve(e.stream) : reject(new Error('The trace came back without a stream')))),
+    );
     await cdp.send('Tracing.end');
-    await ended;
+    const events = await readTrace(cdp, await ended);
     await cdp.detach();
     this.cdp = null;
-    return mainThreadTasks(this.events, markStartMs, overMs);
+    return mainThreadTasks(events, markStartMs, overMs);
   }
 }
