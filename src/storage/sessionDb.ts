@@ -63,7 +63,7 @@ let queued: ThumbnailRead[] | null = null;
 
 /**
  * An image's stored thumbnail. The reads asked for in one task (a grid's thumbnails, each
- * mounting) share one transaction: one each cost the page ~3 IPC replies per picture.
+ * mounting) share one transaction, not one transaction per picture (48 for a grid).
  */
 export function getThumbnail(identity: string): Promise<Blob | undefined> {
   return new Promise((resolve, reject) => {
