@@ -64,10 +64,10 @@ function preloadStartChunks(): Plugin {
 
 /**
  * The preview serves the build as a host should: the hashed files under assets/ never change
- * under their name, so the browser keeps them without asking again. Chromium then also keeps
- * what it compiled of them (its code cache); revalidated on every reload (`no-cache`, the
- * preview's default), the search worker's 2.7 MB module was compiled afresh each time, 100 ms
- * of CPU beside the page's restore on a 2-core machine.
+ * under their name, so the browser keeps them without asking again. Revalidated on every
+ * reload (`no-cache`, the preview's default), each script and .wasm cost a round trip first.
+ * (Module workers are compiled afresh on each reload either way: Chromium here keeps no code
+ * cache for them, measured with the search worker's 2.7 MB module.)
  */
 function immutableAssets(): Plugin {
   let prefix = '/assets/';

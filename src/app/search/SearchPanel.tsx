@@ -164,7 +164,7 @@ export function SearchPanel(props: {
                   data-row={row}
                   onClick={() => setQuery({ kind: 'row', row })}
                 >
-                  {gridSeen ? <Thumb file={img.file} identity={img.identity} alt={img.className} /> : <span className="thumb-missing">{img.className}</span>}
+                  <Thumb file={gridSeen ? img.file : null} identity={gridSeen ? img.identity : undefined} alt={img.className} />
                 </button>
               );
             })}

@@ -232,7 +232,7 @@ export class SessionStore {
     this.saveTimer = null;
     const loaded = this.datasetToSave();
     // listing the manifest, packing it and writing it each take a task of their own: 16,185
-    // images cost ~25 ms to list and pack on their first save, 73 ms of wall time in one task
+    // images cost ~25 ms to list and pack on a first save (Node), 73 ms of wall time in one task
     // beside the workers at the end of an embedding
     const between = async (): Promise<boolean> => {
       if (!inTasks) return true;
